@@ -1,0 +1,31 @@
+/**
+ * Typed errors shared by every layer. Each carries a code a program can branch on and a
+ * message a photographer can act on; callers never need to parse message text.
+ */
+export type SgaiErrorCode =
+  | 'TRUNCATED' // file ends before a structure it announces
+  | 'BAD_MAGIC' // not an .sgai file at all
+  | 'UNSUPPORTED_VERSION' // made by a newer sgai
+  | 'CHECKSUM' // a chunk's CRC32 does not match
+  | 'CORRUPT' // structurally invalid content (bad lengths, impossible values)
+  | 'UNKNOWN_REQUIRED_CHUNK' // made by a newer sgai with a feature this one lacks
+  | 'MODEL_NOT_INSTALLED' // the weights the file was made with are not available
+  | 'BAD_WEIGHTS' // a .safetensors file is malformed or does not fit the model
+  | 'UNSUPPORTED_IMAGE' // input image format or content we cannot read
+  | 'IMAGE_TOO_LARGE' // exceeds the configured pixel limit
+  | 'IO' // reading or writing a file failed
+  | 'CANCELLED' // the user cancelled
+  | 'INVALID_ARGUMENT'; // bad option or argument
+
+export class SgaiError extends Error {
+  readonly code: SgaiErrorCode;
+  constructor(code: SgaiErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'SgaiError';
+    this.code = code;
+  }
+}
+
+export function isSgaiError(e: unknown): e is SgaiError {
+  return e instanceof SgaiError;
+}
