@@ -1,0 +1,92 @@
+/**
+ * Chooses the tfjs backend: tfjs-node-gpu > tfjs-node > wasm > cpu.
+ *
+ * The native bindings are optionalDependencies (their install downloads libtensorflow, which
+ * not every machine can reach), so they are probed with a dynamic import and a tiny op; any
+ * failure just moves on to the next candidate and is recorded so the CLI can say why.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { createRequire } from 'node:module';
+import { SgaiError } from '../errors';
+
+export type BackendName = 'tensorflow-gpu' | 'tensorflow' | 'wasm' | 'cpu';
+export type BackendRequest = BackendName | 'auto';
+
+export interface BackendReport {
+  /** tfjs backend actually in use. */
+  name: BackendName;
+  /** Each candidate tried before it, with the reason it was skipped. */
+  skipped: { name: BackendName; reason: string }[];
+}
+
+const require = createRequire(import.meta.url);
+let wasmRegistered = false;
+
+async function tryNative(pkg: string): Promise<string | null> {
+  try {
+    // Loading registers the 'tensorflow' backend with the tfjs-core instance it bundles.
+    await import(/* @vite-ignore */ pkg);
+    return null;
+  } catch (e) {
+    return `${pkg} is not installed or failed to load (${(e as Error).message.split('\n')[0]})`;
+  }
+}
+
+async function activate(name: 'tensorflow' | 'wasm' | 'cpu'): Promise<string | null> {
+  try {
+    if (name === 'wasm' && !wasmRegistered) {
+      const wasm = await import('@tensorflow/tfjs-backend-wasm');
+      // Point at the .wasm files inside node_modules so it works from tsx, the CLI and the engine.
+      const dir = require.resolve('@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm');
+      wasm.setWasmPaths(dir.slice(0, dir.lastIndexOf('/') + 1));
+      wasmRegistered = true;
+    }
+    const ok = await tf.setBackend(name);
+    if (!ok) return `tf.setBackend('${name}') refused`;
+    await tf.ready();
+    // A real op, so a backend that registers but cannot run fails here and not mid-encode.
+    tf.tidy(() => tf.conv2d(tf.ones([1, 4, 4, 1]), tf.ones([3, 3, 1, 1]), 1, 'same').dataSync());
+    return null;
+  } catch (e) {
+    return (e as Error).message.split('\n')[0];
+  }
+}
+
+let current: BackendReport | null = null;
+
+/** Select and initialise a backend. Idempotent for the same request. */
+export async function initBackend(request: BackendRequest = 'auto'): Promise<BackendReport> {
+  if (current && (request === 'auto' || request === current.name)) return current;
+  const order: BackendName[] = request === 'auto' ? ['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] : [request];
+  const skipped: BackendReport['skipped'] = [];
+  for (const name of order) {
+    let reason: string | null;
+    if (name === 'tensorflow-gpu') {
+      reason = await tryNative('@tensorflow/tfjs-node-gpu');
+      if (reason === null) reason = await activate('tensorflow');
+    } else if (name === 'tensorflow') {
+      reason = await tryNative('@tensorflow/tfjs-node');
+      if (reason === null) reason = await activate('tensorflow');
+    } else {
+      reason = await activate(name);
+    }
+    if (reason === null) {
+      current = { name, skipped };
+      return current;
+    }
+    skipped.push({ name, reason });
+  }
+  throw new SgaiError(
+    'INVALID_ARGUMENT',
+    `no usable compute backend: ${skipped.map((s) => `${s.name}: ${s.reason}`).join('; ')}`,
+  );
+}
+
+export function currentBackend(): BackendReport | null {
+  return current;
+}
+
+export function describeBackend(r: BackendReport): string {
+  const why = r.skipped.length ? ` (skipped ${r.skipped.map((s) => s.name).join(', ')})` : '';
+  return `${r.name}${why}`;
+}
