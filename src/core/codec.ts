@@ -1,0 +1,190 @@
+/**
+ * The one public entry of the codec: encode(image) -> .sgai bytes, decode(bytes) -> image.
+ * Used by the CLI, the engine and the app alike.
+ */
+import { SgaiError } from './errors';
+import { decodeLatents, encodeLatents } from './codec/latent-coding';
+import { analyse, hyperAnalyse, synthesise, type Progress } from './codec/transforms';
+import { decodeSgai, encodeSgai, sizeBreakdown, type RefineRecord, type SgaiFile } from './format';
+import { makePreview } from './image/export';
+import type { ImageMetadata, RasterImage } from './image/raster';
+import { readImage } from './image/read';
+import { latentGrid, tilesForRegion, tilesWithHalo, type Rect } from './latent-grid';
+import { defaultModel, findModel, loadModel, loadModelFromPath, type LoadedModel } from './model/registry';
+
+export const DEFAULT_TILE_SIZE = 512;
+
+export interface ModelChoice {
+  /** A loaded model, a model id, or a path to a .safetensors with its card. Default: the shipped default. */
+  model?: LoadedModel | string;
+  /** Extra folders to search for models. */
+  modelDirs?: string[];
+}
+
+export interface EncodeOptions extends ModelChoice {
+  tileSize?: number;
+  /** Embed a small preview (on by default; its bytes count in every reported size). */
+  preview?: boolean;
+  metadata?: Partial<ImageMetadata>;
+  refine?: RefineRecord | null;
+  onProgress?: Progress;
+  signal?: AbortSignal;
+  /** Return the quantized latents too (tests and verification). */
+  keepLatents?: boolean;
+}
+
+export interface EncodeStats {
+  width: number;
+  height: number;
+  bytes: number;
+  bpp: number;
+  /** Sum of -log2 likelihoods of the coded latents, in bytes. */
+  idealStreamBytes: number;
+  streamBytes: number;
+  /** Everything that is not z/y stream payload: signature, chunk framing, header, metadata, preview. */
+  overheadBytes: number;
+  breakdown: Record<string, number>;
+  modelId: string;
+}
+
+export interface EncodeResult {
+  bytes: Uint8Array;
+  stats: EncodeStats;
+  model: LoadedModel;
+  yHat?: Float32Array;
+}
+
+export function resolveModel(choice: ModelChoice): LoadedModel {
+  const m = choice.model;
+  if (m && typeof m === 'object') return m;
+  if (typeof m === 'string') {
+    return m.endsWith('.safetensors') ? loadModelFromPath(m) : loadModel(findModel(m, choice.modelDirs));
+  }
+  return loadModel(defaultModel(choice.modelDirs).model);
+}
+
+
+export async function encode(image: RasterImage, options: EncodeOptions = {}): Promise<EncodeResult> {
+  const model = resolveModel(options);
+  const w = model.weights;
+  const tileSize = options.tileSize ?? DEFAULT_TILE_SIZE;
+  if (!Number.isInteger(tileSize) || tileSize % 64 !== 0 || tileSize < 64 || tileSize > 8192) {
+    throw new SgaiError('INVALID_ARGUMENT', `tile size must be a multiple of 64 between 64 and 8192 (got ${tileSize})`);
+  }
+  if (image.width < 1 || image.height < 1 || image.width > 65535 || image.height > 65535) {
+    throw new SgaiError('IMAGE_TOO_LARGE', `image of ${image.width}x${image.height} px: each side must be 1 to 65535 px`);
+  }
+  const g = latentGrid(image.width, image.height, tileSize);
+  const y = analyse(w, image, g, options.onProgress, options.signal);
+  const z = hyperAnalyse(w, y, g);
+  const lat = encodeLatents(w, y, z, g, options.onProgress, options.signal);
+  const meta = options.metadata ?? {};
+  const file: SgaiFile = {
+    header: {
+      modelId: model.card.id,
+      weightsSha256: Buffer.from(w.sha256, 'hex'),
+      width: image.width,
+      height: image.height,
+      tileSize,
+      channelsN: w.N,
+      channelsM: w.M,
+      sourceBitDepth: meta.bitDepth ?? image.bitDepth,
+      hadAlpha: meta.hadAlpha ?? false,
+      originalOrientation: meta.orientation ?? 1,
+    },
+    zStream: lat.zStream,
+    yStreams: lat.yStreams,
+    icc: meta.icc,
+    exif: meta.exif,
+    xmp: meta.xmp,
+    refine: options.refine ?? null,
+    preview: options.preview === false ? undefined : await makePreview(image),
+  };
+  const bytes = encodeSgai(file);
+  const breakdown = sizeBreakdown(bytes);
+  const streamBytes = lat.zStream.length + lat.yStreams.reduce((a, s) => a + s.length, 0);
+  const stats: EncodeStats = {
+    width: image.width,
+    height: image.height,
+    bytes: bytes.length,
+    bpp: (bytes.length * 8) / (image.width * image.height),
+    idealStreamBytes: (lat.idealBits.y + lat.idealBits.z) / 8,
+    streamBytes,
+    overheadBytes: bytes.length - streamBytes,
+    breakdown,
+    modelId: model.card.id,
+  };
+  return { bytes, stats, model, yHat: options.keepLatents ? lat.yHat : undefined };
+}
+
+export async function encodeFile(path: string, options: EncodeOptions = {}): Promise<EncodeResult & { metadata: ImageMetadata }> {
+  const { image, meta } = await readImage(path);
+  const r = await encode(image, { ...options, metadata: { ...meta, ...options.metadata } });
+  return { ...r, metadata: meta };
+}
+
+export interface DecodeOptions extends ModelChoice {
+  /** Decode only this part of the image: only the tiles it needs are entropy-decoded and synthesised. */
+  region?: Rect;
+  bitDepth?: 8 | 16;
+  onProgress?: Progress;
+  signal?: AbortSignal;
+}
+
+export interface DecodeResult {
+  image: RasterImage;
+  file: SgaiFile;
+  region: Rect;
+  model: LoadedModel;
+}
+
+/** Find the model a file was made with and check its weights are the same. */
+export function modelForFile(file: SgaiFile, choice: ModelChoice = {}): LoadedModel {
+  const h = file.header;
+  const model = choice.model && typeof choice.model === 'object' ? choice.model : loadModel(findModel(h.modelId, choice.modelDirs));
+  const want = Buffer.from(h.weightsSha256).toString('hex');
+  if (model.weights.sha256 !== want) {
+    throw new SgaiError('MODEL_NOT_INSTALLED', `this file was made with model "${h.modelId}" (weights ${want.slice(0, 12)}…), but the installed "${model.card.id}" has different weights (${model.weights.sha256.slice(0, 12)}…); the matching weights are needed to decode it`);
+  }
+  if (model.weights.N !== h.channelsN || model.weights.M !== h.channelsM) {
+    throw new SgaiError('CORRUPT', `file header says N=${h.channelsN}, M=${h.channelsM}, but model "${h.modelId}" has N=${model.weights.N}, M=${model.weights.M}`);
+  }
+  return model;
+}
+
+export function decodeParsed(file: SgaiFile, options: DecodeOptions = {}): DecodeResult {
+  const model = modelForFile(file, options);
+  const h = file.header;
+  const g = latentGrid(h.width, h.height, h.tileSize);
+  const full: Rect = { x: 0, y: 0, width: h.width, height: h.height };
+  const region = options.region ?? full;
+  if (!Number.isInteger(region.x) || !Number.isInteger(region.y) || region.width < 1 || region.height < 1 ||
+      region.x < 0 || region.y < 0 || region.x + region.width > h.width || region.y + region.height > h.height) {
+    throw new SgaiError('INVALID_ARGUMENT', `region ${region.width}x${region.height}+${region.x}+${region.y} is outside the ${h.width}x${h.height} image`);
+  }
+  const tiles = tilesForRegion(g, region);
+  const needed = tilesWithHalo(g, tiles);
+  const yHat = decodeLatents(model.weights, file.zStream, file.yStreams, g, needed, options.onProgress, options.signal);
+  const bitDepth = options.bitDepth ?? 8;
+  const size = region.width * region.height * 3;
+  const image: RasterImage = {
+    width: region.width, height: region.height, bitDepth,
+    data: bitDepth === 16 ? new Uint16Array(size) : new Uint8Array(size),
+  };
+  synthesise(model.weights, yHat, g, tiles, region, image, options.onProgress, options.signal);
+  return { image, file, region, model };
+}
+
+export function decode(bytes: Uint8Array, options: DecodeOptions = {}): DecodeResult {
+  return decodeParsed(decodeSgai(bytes), options);
+}
+
+/** g_s applied to given quantized latents, through the same tiled path the decoder uses. */
+export function synthesiseLatents(model: LoadedModel, yHat: Float32Array, width: number, height: number, tileSize: number, bitDepth: 8 | 16 = 8): RasterImage {
+  const g = latentGrid(width, height, tileSize);
+  const size = width * height * 3;
+  const image: RasterImage = { width, height, bitDepth, data: bitDepth === 16 ? new Uint16Array(size) : new Uint8Array(size) };
+  const all = Array.from({ length: g.tilesX * g.tilesY }, (_, i) => i);
+  synthesise(model.weights, yHat, g, all, { x: 0, y: 0, width, height }, image);
+  return image;
+}

@@ -1,0 +1,139 @@
+/**
+ * Entropy coding of the latents. z is coded with the model's factorized prior; y tile by tile
+ * with the Gaussian conditional whose means and scales come from the pinned float64 h_s, so a
+ * decoder on any machine and backend derives exactly the CDF indices the encoder used.
+ */
+import { SgaiError } from '../errors';
+import { buildFactorizedTable, factorizedLikelihood, medians } from '../entropy/factorized';
+import { buildGaussianTable, defaultScaleTable, gaussianLikelihood, scaleIndex } from '../entropy/gaussian';
+import { ransDecode, ransEncode, type CdfTable } from '../entropy/rans';
+import { tileLatentRect, type LatentGrid } from '../latent-grid';
+import { hyperSynthesisRegion } from '../model/hyper-synthesis';
+import type { HyperpriorWeights } from '../model/weights';
+import type { Progress } from './transforms';
+
+interface ModelTables {
+  z: CdfTable;
+  zMedians: Float64Array;
+}
+const tableCache = new WeakMap<HyperpriorWeights, ModelTables>();
+const SCALE_TABLE = defaultScaleTable();
+let gaussianTable: CdfTable | null = null;
+
+function tablesOf(w: HyperpriorWeights): ModelTables {
+  let t = tableCache.get(w);
+  if (!t) {
+    t = { z: buildFactorizedTable(w.factorized), zMedians: medians(w.factorized) };
+    tableCache.set(w, t);
+  }
+  return t;
+}
+function yTable(): CdfTable {
+  return (gaussianTable ??= buildGaussianTable(SCALE_TABLE));
+}
+
+/** Round half to even, as torch.round does, so TS and the PyTorch reference choose alike. */
+export function roundHalfEven(v: number): number {
+  const r = Math.round(v);
+  return r - v === 0.5 && r % 2 !== 0 ? r - 1 : r;
+}
+
+function zIndexes(g: LatentGrid, n: number): Int32Array {
+  const idx = new Int32Array(n * g.zh * g.zw);
+  const plane = g.zh * g.zw;
+  for (let c = 0; c < n; c++) idx.fill(c, c * plane, (c + 1) * plane);
+  return idx;
+}
+
+export interface EncodedLatents {
+  zStream: Uint8Array;
+  yStreams: Uint8Array[];
+  /** Quantized latents as decoded (HWC float32), for verification and synthesis. */
+  yHat: Float32Array;
+  /** Ideal code length (sum of -log2 likelihoods under the model), in bits. */
+  idealBits: { y: number; z: number };
+}
+
+/** z^ (HWC float64) from coded symbols: symbols + median. */
+function zHatFromSymbols(sym: Int32Array, g: LatentGrid, n: number, med: Float64Array): Float64Array {
+  const zHat = new Float64Array(g.zh * g.zw * n);
+  const plane = g.zh * g.zw;
+  for (let c = 0; c < n; c++) for (let p = 0; p < plane; p++) zHat[p * n + c] = sym[c * plane + p] + med[c];
+  return zHat;
+}
+
+export function encodeLatents(
+  w: HyperpriorWeights, y: Float32Array, z: Float32Array, g: LatentGrid, onProgress?: Progress, signal?: AbortSignal,
+): EncodedLatents {
+  const { N, M } = w;
+  const tables = tablesOf(w);
+  const plane = g.zh * g.zw;
+  const zSym = new Int32Array(N * plane);
+  for (let c = 0; c < N; c++) for (let p = 0; p < plane; p++) zSym[c * plane + p] = roundHalfEven(z[p * N + c] - tables.zMedians[c]);
+  const zStream = ransEncode(zSym, zIndexes(g, N), tables.z);
+  const zHat = zHatFromSymbols(zSym, g, N, tables.zMedians);
+  let zBits = 0;
+  for (let c = 0; c < N; c++) for (let p = 0; p < plane; p++) zBits -= Math.log2(factorizedLikelihood(w.factorized, c, zHat[p * N + c]));
+
+  const yHat = new Float32Array(y.length);
+  const yStreams: Uint8Array[] = [];
+  let yBits = 0;
+  const total = g.tilesX * g.tilesY;
+  for (let t = 0; t < total; t++) {
+    if (signal?.aborted) throw new SgaiError('CANCELLED', 'cancelled');
+    const r = tileLatentRect(g, t);
+    const hyper = hyperSynthesisRegion(w.hS, zHat, g.zh, g.zw, N, M, r.y, r.x, r.height, r.width);
+    const count = r.width * r.height * M;
+    const sym = new Int32Array(count);
+    const idx = new Int32Array(count);
+    let k = 0;
+    // Channel-major (c, h, w) order within the tile, as docs/format.md specifies.
+    for (let c = 0; c < M; c++)
+      for (let row = 0; row < r.height; row++)
+        for (let col = 0; col < r.width; col++, k++) {
+          const local = (row * r.width + col) * M + c;
+          const global = ((r.y + row) * g.yw + r.x + col) * M + c;
+          const mu = hyper.means[local];
+          const s = roundHalfEven(y[global] - mu);
+          sym[k] = s;
+          idx[k] = scaleIndex(hyper.scales[local], SCALE_TABLE);
+          yHat[global] = s + mu;
+          yBits -= Math.log2(gaussianLikelihood(s, hyper.scales[local]));
+        }
+    yStreams.push(ransEncode(sym, idx, yTable()));
+    onProgress?.('entropy', t + 1, total);
+  }
+  return { zStream, yStreams, yHat, idealBits: { y: yBits, z: zBits } };
+}
+
+/** Decode z and the listed y tiles into a full-size y^ buffer (other tiles stay zero). */
+export function decodeLatents(
+  w: HyperpriorWeights, zStream: Uint8Array, yStreams: Uint8Array[], g: LatentGrid, tiles: number[],
+  onProgress?: Progress, signal?: AbortSignal,
+): Float32Array {
+  const { N, M } = w;
+  const tables = tablesOf(w);
+  const zSym = ransDecode(zStream, zIndexes(g, N), tables.z);
+  const zHat = zHatFromSymbols(zSym, g, N, tables.zMedians);
+  const yHat = new Float32Array(g.yh * g.yw * M);
+  tiles.forEach((t, i) => {
+    if (signal?.aborted) throw new SgaiError('CANCELLED', 'cancelled');
+    const r = tileLatentRect(g, t);
+    const hyper = hyperSynthesisRegion(w.hS, zHat, g.zh, g.zw, N, M, r.y, r.x, r.height, r.width);
+    const count = r.width * r.height * M;
+    const idx = new Int32Array(count);
+    let k = 0;
+    for (let c = 0; c < M; c++)
+      for (let row = 0; row < r.height; row++)
+        for (let col = 0; col < r.width; col++, k++) idx[k] = scaleIndex(hyper.scales[(row * r.width + col) * M + c], SCALE_TABLE);
+    const sym = ransDecode(yStreams[t], idx, yTable());
+    k = 0;
+    for (let c = 0; c < M; c++)
+      for (let row = 0; row < r.height; row++)
+        for (let col = 0; col < r.width; col++, k++) {
+          yHat[((r.y + row) * g.yw + r.x + col) * M + c] = sym[k] + hyper.means[(row * r.width + col) * M + c];
+        }
+    onProgress?.('entropy', i + 1, tiles.length);
+  });
+  return yHat;
+}

@@ -1,0 +1,36 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+
+export const ROOT = resolve(__dirname, '..');
+export const KODAK = resolve(ROOT, '..', 'shared', 'datasets', 'kodak');
+export const kodim = (i: number) => join(KODAK, `kodim${String(i).padStart(2, '0')}.png`);
+export const TEST_MODEL_ID = 'sgai-test-n32m48';
+export const TEST_MODEL_PATH = join(ROOT, 'test', 'fixtures', 'models', `${TEST_MODEL_ID}.safetensors`);
+
+export function tempDir(prefix = 'sgai-test-'): string {
+  return mkdtempSync(join(tmpdir(), prefix));
+}
+
+const tsx = createRequire(import.meta.url).resolve('tsx/cli');
+
+export interface CliResult { code: number; stdout: string; stderr: string; peakRssMb?: number }
+
+/** Run the real `sgai` CLI in a child process; peak RSS is what the CLI itself reports. */
+export function runCli(args: string[], opts: { env?: Record<string, string> } = {}): Promise<CliResult> {
+  const cmd = [process.execPath, tsx, join(ROOT, 'src', 'cli', 'main.ts'), ...args];
+  return new Promise((res, rej) => {
+    const p = spawn(cmd[0], cmd.slice(1), { cwd: ROOT, env: { ...process.env, ...opts.env } });
+    let stdout = '';
+    let stderr = '';
+    p.stdout.on('data', (d) => (stdout += d));
+    p.stderr.on('data', (d) => (stderr += d));
+    p.on('error', rej);
+    p.on('close', (code) => {
+      const m = /peak RSS: (\d+) MB/.exec(stderr);
+      res({ code: code ?? -1, stdout, stderr, peakRssMb: m ? Number(m[1]) : undefined });
+    });
+  });
+}
