@@ -178,13 +178,16 @@ def train(argv=None) -> Dict[str, Any]:
             json.dump(vars(args), f, indent=1)
     del ck
 
+    from .export import hardware_string
+    hardware = hardware_string(args.threads, args.device)
+
     def save() -> None:
         atomic_save({
             "args": vars(args), "model": model.state_dict(), "optimizer": opt.state_dict(),
             "aux_optimizer": aux_opt.state_dict(), "scheduler": sched.state_dict(),
             "step": step, "data": {"epoch": epoch, "pos": pos}, "rng": rng_state(),
             "train_seconds": train_s, "saved_at": time.time(),
-            "torch_version": torch.__version__,
+            "torch_version": torch.__version__, "hardware": hardware,
         }, ckpt_path)
 
     stop = {"flag": False}
