@@ -38,7 +38,7 @@ for (const b of values.backends.split(',') as BackendName[]) {
   }
   const im = images[0];
   const g = latentGrid(im.width, im.height, 1024);
-  let y = new Float32Array(0);
+  let y: Float32Array = new Float32Array(0);
   const gaMs = time(() => { y = analyse(model.weights, im, g); });
   const gsMs = time(() => synthesiseLatents(model, y, im.width, im.height, 1024));
   rows.push({ backend: b, encMPs: mp / (encMs / 1000), decMPs: mp / (decMs / 1000), gaMs, gsMs });

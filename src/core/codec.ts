@@ -97,7 +97,7 @@ export async function encode(image: RasterImage, options: EncodeOptions = {}): P
     icc: meta.icc,
     exif: meta.exif,
     xmp: meta.xmp,
-    refine: options.refine ?? null,
+    refine: options.refine ?? undefined, // no refn chunk: the latents were not refined
     preview: options.preview === false ? undefined : await makePreview(image),
   };
   const bytes = encodeSgai(file);

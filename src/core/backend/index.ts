@@ -45,7 +45,7 @@ async function activate(name: 'tensorflow' | 'wasm' | 'cpu'): Promise<string | n
     if (!ok) return `tf.setBackend('${name}') refused`;
     await tf.ready();
     // A real op, so a backend that registers but cannot run fails here and not mid-encode.
-    tf.tidy(() => tf.conv2d(tf.ones([1, 4, 4, 1]), tf.ones([3, 3, 1, 1]), 1, 'same').dataSync());
+    tf.tidy(() => tf.conv2d(tf.ones([1, 4, 4, 1]) as tf.Tensor4D, tf.ones([3, 3, 1, 1]) as tf.Tensor4D, 1, 'same').dataSync());
     return null;
   } catch (e) {
     return (e as Error).message.split('\n')[0];
