@@ -140,10 +140,10 @@ def update_registry(models_dir: str, card: dict, file_name: str, card_name: str)
 def export(ckpt: str, out: str, model_id: Optional[str] = None, dtype: str = "auto", registry: bool = True,
            threads: int = 1, kodak_limit: int = 0, extra_card: Optional[dict] = None) -> dict:
     from .evaluate import evaluate
-    from .train import load_model_from_checkpoint
+    from .train import load_checkpoint, load_model_from_checkpoint
 
     torch.set_num_threads(threads)
-    ck = torch.load(ckpt, map_location="cpu")
+    ck = load_checkpoint(ckpt)
     args = ck["args"]
     model = load_model_from_checkpoint(ckpt).eval()
     model.entropy_bottleneck.update_quantiles()

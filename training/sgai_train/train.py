@@ -108,8 +108,14 @@ def set_rng_state(st: Dict[str, Any]) -> None:
         torch.cuda.set_rng_state_all(st["cuda"])
 
 
+def load_checkpoint(path: str, map_location="cpu") -> Dict[str, Any]:
+    # Our checkpoints hold numpy/python RNG states, which PyTorch >= 2.6's
+    # default weights_only=True refuses; they are our own files, so allow them.
+    return torch.load(path, map_location=map_location, weights_only=False)
+
+
 def load_model_from_checkpoint(path: str, map_location="cpu") -> MeanScaleHyperprior:
-    ck = torch.load(path, map_location=map_location)
+    ck = load_checkpoint(path, map_location)
     a = ck["args"]
     model = MeanScaleHyperprior(a["n"], a["m"])
     model.load_state_dict(ck["model"])
@@ -138,7 +144,7 @@ def train(argv=None) -> Dict[str, Any]:
     resume = os.path.exists(ckpt_path)
     ck = None
     if resume:
-        ck = torch.load(ckpt_path, map_location="cpu")
+        ck = load_checkpoint(ckpt_path)
         stored = ck["args"]
         for k in RESUMABLE_OVERRIDES:
             stored[k] = getattr(args, k)
@@ -153,7 +159,7 @@ def train(argv=None) -> Dict[str, Any]:
     dev = torch.device(args.device)
     model = MeanScaleHyperprior(args.n, args.m)
     if args.init_from and not resume:
-        src = torch.load(args.init_from, map_location="cpu")
+        src = load_checkpoint(args.init_from)
         model.load_state_dict(src["model"] if "model" in src else src)
     model.to(dev).train()
     opt = torch.optim.Adam(model.network_parameters(), lr=args.lr)
