@@ -161,9 +161,9 @@ class EntropyBottleneck(_CoderBuffersMixin, nn.Module):
                 self.register_parameter(f"_factor{i}", nn.Parameter(torch.zeros(channels, widths[i + 1], 1)))
         self.quantiles = nn.Parameter(torch.tensor([-init_scale, 0.0, init_scale]).repeat(channels, 1, 1))
         t = math.log(2.0 / self.tail_mass - 1.0)
-        # Not persistent: newer CompressAI does not save it either; an incoming
-        # "target" key is dropped by MeanScaleHyperprior.load_state_dict.
-        self.register_buffer("target", torch.tensor([-t, 0.0, t]), persistent=False)
+        # Persistent, as in CompressAI's state_dict; a state_dict without it is
+        # still accepted (MeanScaleHyperprior.load_state_dict fills it in).
+        self.register_buffer("target", torch.tensor([-t, 0.0, t]))
         self.likelihood_lower_bound = LowerBound(LIKELIHOOD_BOUND)
         self._register_coder_buffers()
 
@@ -332,8 +332,9 @@ class MeanScaleHyperprior(nn.Module):
         }
 
     def load_state_dict(self, state_dict, strict: bool = True):
-        # CompressAI < 1.2 saved the constant "target" buffer; ours is derived.
-        sd = {k: v for k, v in state_dict.items() if not k.endswith("entropy_bottleneck.target")}
+        # "target" is a constant of tail_mass; accept state_dicts that lack it.
+        sd = dict(state_dict)
+        sd.setdefault("entropy_bottleneck.target", self.entropy_bottleneck.target.clone())
         return super().load_state_dict(sd, strict=strict)
 
 

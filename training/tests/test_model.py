@@ -150,6 +150,15 @@ def test_state_dict_names_match_compressai():
     expected |= {f"entropy_bottleneck._factor{i}" for i in range(4)}
     expected.add("entropy_bottleneck.quantiles")
     assert params == expected
+    # Full key set = parameters + CompressAI's buffers, nothing else.
+    buffers = {f"{net}.{i}.{r}_reparam.{b}" for net in ("g_a", "g_s") for i in (1, 3, 5) for r in ("beta", "gamma")
+               for b in ("pedestal", "lower_bound.bound")}
+    buffers |= {f"entropy_bottleneck.{b}" for b in ("target", "_offset", "_quantized_cdf", "_cdf_length",
+                                                    "likelihood_lower_bound.bound")}
+    buffers |= {f"gaussian_conditional.{b}" for b in ("scale_table", "scale_bound", "_offset", "_quantized_cdf",
+                                                      "_cdf_length", "lower_bound_scale.bound",
+                                                      "likelihood_lower_bound.bound")}
+    assert set(sd) == expected | buffers
     # CompressAI's buffers exist too (for strict loads in both directions).
     for k in ("entropy_bottleneck._offset", "entropy_bottleneck._quantized_cdf", "entropy_bottleneck._cdf_length",
               "entropy_bottleneck.likelihood_lower_bound.bound", "gaussian_conditional.scale_table",
@@ -157,7 +166,7 @@ def test_state_dict_names_match_compressai():
               "gaussian_conditional._quantized_cdf", "gaussian_conditional._cdf_length",
               "gaussian_conditional.lower_bound_scale.bound", "gaussian_conditional.likelihood_lower_bound.bound",
               "g_a.1.beta_reparam.pedestal", "g_a.1.beta_reparam.lower_bound.bound",
-              "g_s.5.gamma_reparam.lower_bound.bound"):
+              "g_s.5.gamma_reparam.lower_bound.bound", "entropy_bottleneck.target"):
         assert k in sd, k
 
 
@@ -168,7 +177,7 @@ def test_load_tolerates_filled_coder_buffers_and_target():
     sd["entropy_bottleneck._quantized_cdf"] = torch.zeros(8, 40, dtype=torch.int32)
     sd["entropy_bottleneck._offset"] = torch.zeros(8, dtype=torch.int32)
     sd["entropy_bottleneck._cdf_length"] = torch.zeros(8, dtype=torch.int32)
-    sd["entropy_bottleneck.target"] = torch.tensor([-20.7, 0.0, 20.7])
+    del sd["entropy_bottleneck.target"]  # some state_dicts lack it
     sd["gaussian_conditional.scale_table"] = torch.linspace(0.11, 256, 64)
     sd["gaussian_conditional._quantized_cdf"] = torch.zeros(64, 100, dtype=torch.int32)
     dst = MeanScaleHyperprior(8, 12)
