@@ -70,7 +70,8 @@ def parse_args(argv=None):
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--batch", type=int, default=8)
     p.add_argument("--crop", type=int, default=256)
-    p.add_argument("--lr", type=float, default=1e-4)
+    p.add_argument("--lr", type=float, default=None,
+                   help="network Adam lr (default 1e-4; given on a resume it replaces the stored one)")
     p.add_argument("--aux-lr", type=float, default=1e-3)
     p.add_argument("--clip", type=float, default=1.0)
     p.add_argument("--no-photos", action="store_true", help="train-pack crops only (no crops of train/ photos)")
@@ -148,7 +149,13 @@ def train(argv=None) -> Dict[str, Any]:
         stored = ck["args"]
         for k in RESUMABLE_OVERRIDES:
             stored[k] = getattr(args, k)
+        if args.lr is not None and args.lr != stored["lr"]:
+            print(f"lr changed on resume: {stored['lr']} -> {args.lr}", flush=True)
+            stored.setdefault("lr_history", []).append([ck["step"], args.lr])
+            stored["lr"] = args.lr
         args = argparse.Namespace(**stored)
+    elif args.lr is None:
+        args.lr = 1e-4
     drop_at = args.lr_drop_at if args.lr_drop_at is not None else int(0.9 * args.steps)
 
     # Seed everything before the model is built: its init draws from torch's RNG.
@@ -173,7 +180,7 @@ def train(argv=None) -> Dict[str, Any]:
         opt.load_state_dict(ck["optimizer"])
         aux_opt.load_state_dict(ck["aux_optimizer"])
         sched.load_state_dict(ck["scheduler"])
-        sched.drop_at = drop_at
+        sched.drop_at, sched.base_lr = drop_at, args.lr
         step, epoch, pos = ck["step"], ck["data"]["epoch"], ck["data"]["pos"]
         train_s = ck.get("train_seconds", 0.0)
         set_rng_state(ck["rng"])
@@ -221,10 +228,13 @@ def train(argv=None) -> Dict[str, Any]:
         out = model(x)
         l = rd_loss(out, x, args.lmbda)
         opt.zero_grad(set_to_none=True)
-        l["loss"].backward()
-        if args.clip > 0:
-            torch.nn.utils.clip_grad_norm_(net_params, args.clip)
-        opt.step()
+        if torch.isfinite(l["loss"]):
+            l["loss"].backward()
+            if args.clip > 0:
+                torch.nn.utils.clip_grad_norm_(net_params, args.clip)
+            opt.step()
+        else:  # never let one bad batch poison the weights; the log shows the nan
+            print(f"step {step + 1}: non-finite loss, update skipped", flush=True)
         aux = model.aux_loss()
         aux_opt.zero_grad(set_to_none=True)
         aux.backward()
