@@ -6,7 +6,7 @@
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { initBackend, type BackendName } from '../src/core/backend';
-import { analyse } from '../src/core/codec/transforms';
+import { analyse } from '../src/core/pipeline/transforms';
 import { decode, encode, resolveModel, synthesiseLatents } from '../src/core/codec';
 import { readImage } from '../src/core/image/read';
 import { latentGrid } from '../src/core/latent-grid';

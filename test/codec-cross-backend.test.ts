@@ -8,7 +8,7 @@
 import { describe, expect, it } from 'vitest';
 import { initBackend } from '../src/core/backend';
 import { decode, encode, synthesiseLatents } from '../src/core/codec';
-import { decodeLatents } from '../src/core/codec/latent-coding';
+import { decodeLatents } from '../src/core/pipeline/latent-coding';
 import { decodeSgai } from '../src/core/format';
 import { readImage } from '../src/core/image/read';
 import { latentGrid } from '../src/core/latent-grid';

@@ -5,7 +5,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../src/core/backend';
 import { decode, encode, synthesiseLatents } from '../src/core/codec';
-import { analyse } from '../src/core/codec/transforms';
+import { analyse } from '../src/core/pipeline/transforms';
 import type { RasterImage } from '../src/core/image/raster';
 import { readImage } from '../src/core/image/read';
 import { latentGrid } from '../src/core/latent-grid';

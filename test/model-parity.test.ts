@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../src/core/backend';
-import { roundHalfEven } from '../src/core/codec/latent-coding';
+import { roundHalfEven } from '../src/core/pipeline/latent-coding';
 import { factorizedLikelihood, medians } from '../src/core/entropy/factorized';
 import { gaussianLikelihood } from '../src/core/entropy/gaussian';
 import { hyperSynthesis } from '../src/core/model/hyper-synthesis';

@@ -3,8 +3,8 @@
  * Used by the CLI, the engine and the app alike.
  */
 import { SgaiError } from './errors';
-import { decodeLatents, encodeLatents } from './codec/latent-coding';
-import { analyse, hyperAnalyse, synthesise, type Progress } from './codec/transforms';
+import { decodeLatents, encodeLatents } from './pipeline/latent-coding';
+import { analyse, hyperAnalyse, synthesise, type Progress } from './pipeline/transforms';
 import { decodeSgai, encodeSgai, sizeBreakdown, type RefineRecord, type SgaiFile } from './format';
 import { makePreview } from './image/export';
 import type { ImageMetadata, RasterImage } from './image/raster';

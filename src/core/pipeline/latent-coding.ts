@@ -5,8 +5,8 @@
  */
 import { SgaiError } from '../errors';
 import { buildFactorizedTable, factorizedLikelihood, medians } from '../entropy/factorized';
-import { buildGaussianTable, defaultScaleTable, gaussianLikelihood, scaleIndex } from '../entropy/gaussian';
-import { ransDecode, ransEncode, type CdfTable } from '../entropy/rans';
+import { buildGaussianTable, codecScaleTable, gaussianLikelihood, scaleIndex } from '../entropy/gaussian';
+import { idealCodeLengthBits, ransDecode, ransEncode, type CdfTable } from '../entropy/rans';
 import { tileLatentRect, type LatentGrid } from '../latent-grid';
 import { hyperSynthesisRegion } from '../model/hyper-synthesis';
 import type { HyperpriorWeights } from '../model/weights';
@@ -17,7 +17,7 @@ interface ModelTables {
   zMedians: Float64Array;
 }
 const tableCache = new WeakMap<HyperpriorWeights, ModelTables>();
-const SCALE_TABLE = defaultScaleTable();
+const SCALE_TABLE = codecScaleTable();
 let gaussianTable: CdfTable | null = null;
 
 function tablesOf(w: HyperpriorWeights): ModelTables {
@@ -52,6 +52,8 @@ export interface EncodedLatents {
   yHat: Float32Array;
   /** Ideal code length (sum of -log2 likelihoods under the model), in bits. */
   idealBits: { y: number; z: number };
+  /** What the quantized coder tables spend on the same symbols (diagnostics: table vs model). */
+  tableBits: { y: number; z: number };
 }
 
 /** z^ (HWC float64) from coded symbols: symbols + median. */
@@ -70,7 +72,10 @@ export function encodeLatents(
   const plane = g.zh * g.zw;
   const zSym = new Int32Array(N * plane);
   for (let c = 0; c < N; c++) for (let p = 0; p < plane; p++) zSym[c * plane + p] = roundHalfEven(z[p * N + c] - tables.zMedians[c]);
-  const zStream = ransEncode(zSym, zIndexes(g, N), tables.z);
+  const zIdx = zIndexes(g, N);
+  const zStream = ransEncode(zSym, zIdx, tables.z);
+  const zTableBits = idealCodeLengthBits(zSym, zIdx, tables.z);
+  let yTableBits = 0;
   const zHat = zHatFromSymbols(zSym, g, N, tables.zMedians);
   let zBits = 0;
   for (let c = 0; c < N; c++) for (let p = 0; p < plane; p++) zBits -= Math.log2(factorizedLikelihood(w.factorized, c, zHat[p * N + c]));
@@ -101,9 +106,10 @@ export function encodeLatents(
           yBits -= Math.log2(gaussianLikelihood(s, hyper.scales[local]));
         }
     yStreams.push(ransEncode(sym, idx, yTable()));
+    yTableBits += idealCodeLengthBits(sym, idx, yTable());
     onProgress?.('entropy', t + 1, total);
   }
-  return { zStream, yStreams, yHat, idealBits: { y: yBits, z: zBits } };
+  return { zStream, yStreams, yHat, idealBits: { y: yBits, z: zBits }, tableBits: { y: yTableBits, z: zTableBits } };
 }
 
 /** Decode z and the listed y tiles into a full-size y^ buffer (other tiles stay zero). */
