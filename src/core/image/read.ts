@@ -1,0 +1,215 @@
+/**
+ * Photo decoding: any format sharp reads → upright sRGB RasterImage (8- or 16-bit) plus the
+ * metadata needed to write the photo back faithfully. See docs/image-handling.md.
+ */
+import { readFile } from 'node:fs/promises';
+import { extname } from 'node:path';
+import sharp from 'sharp';
+import { SgaiError } from '../errors';
+import { convertPixels, parseIcc, sameRgbModel, SRGB, type ColourModel, type Samples } from './icc';
+import type { ImageMetadata, RasterImage } from './raster';
+
+export interface ReadOptions {
+  /** Refuse images with more pixels than this (IMAGE_TOO_LARGE). Default 100e6. */
+  maxPixels?: number;
+}
+
+export const DEFAULT_MAX_PIXELS = 100e6;
+
+const FORMATS = new Set(['jpeg', 'png', 'webp', 'tiff', 'heif', 'gif']);
+// sharp's prebuilt libheif decodes AVIF only; HEVC (HEIC) needs a custom libvips build.
+const HEVC_DECODER = sharp.format.heif?.input?.fileSuffix?.includes('.heic') ?? false;
+const FORMAT_LIST = 'JPEG, PNG, TIFF, WebP, HEIC/AVIF or GIF';
+
+// TIFF-based raw files would otherwise "open" as their tiny embedded preview or as undemosaiced
+// sensor data, and be silently compressed as such.
+const CAMERA_RAW = new Set([
+  '.3fr', '.ari', '.arw', '.bay', '.cr2', '.cr3', '.crw', '.dcr', '.dng', '.erf', '.fff', '.iiq', '.k25',
+  '.kdc', '.mef', '.mos', '.mrw', '.nef', '.nrw', '.orf', '.pef', '.raf', '.raw', '.rw2', '.rwl', '.sr2',
+  '.srf', '.srw', '.x3f',
+]);
+
+function formatMp(px: number): string {
+  return `${(px / 1e6).toFixed(px < 10e6 ? 1 : 0)} MP`;
+}
+
+async function loadFile(path: string): Promise<Buffer> {
+  // Read the bytes ourselves instead of handing sharp the path: libvips caches file loads by
+  // name, so a photo re-exported under the same name could otherwise come back stale.
+  try {
+    return await readFile(path);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    const why =
+      code === 'ENOENT' ? 'the file does not exist'
+      : code === 'EACCES' || code === 'EPERM' ? 'permission denied'
+      : code === 'EISDIR' ? 'it is a folder, not an image file'
+      : (e as Error).message;
+    throw new SgaiError('IO', `Cannot open "${path}": ${why}.`, { cause: e });
+  }
+}
+
+function decodeError(e: unknown, label: string): SgaiError {
+  const msg = e instanceof Error ? e.message : String(e);
+  if (/pixel limit/i.test(msg)) {
+    return new SgaiError('IMAGE_TOO_LARGE', `${label} is too large to open.`, { cause: e });
+  }
+  if (/unsupported image format/i.test(msg)) {
+    return new SgaiError('UNSUPPORTED_IMAGE', `${label} is not an image sgai can read (it reads ${FORMAT_LIST}).`, { cause: e });
+  }
+  const reason = msg.split('\n')[0].replace(/^\w+: /, '').trim();
+  return new SgaiError(
+    'UNSUPPORTED_IMAGE',
+    `${label} could not be decoded; it looks damaged or truncated (${reason}). Re-export it from the original if you can.`,
+    { cause: e },
+  );
+}
+
+function bytes(b: Buffer | undefined): Uint8Array | undefined {
+  // Copy: metadata buffers may be views into a shared pool.
+  return b && b.length > 0 ? new Uint8Array(b) : undefined;
+}
+
+function stripExifHeader(b: Uint8Array | undefined): Uint8Array | undefined {
+  if (b && b.length >= 6 && b[0] === 0x45 && b[1] === 0x78 && b[2] === 0x69 && b[3] === 0x66 && b[4] === 0 && b[5] === 0) {
+    return b.length > 6 ? b.slice(6) : undefined;
+  }
+  return b;
+}
+
+function asSamples(buf: Buffer, bits: 8 | 16): Samples {
+  if (bits === 8) return new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
+  if (buf.byteOffset % 2 === 0) return new Uint16Array(buf.buffer, buf.byteOffset, buf.byteLength / 2);
+  return new Uint16Array(new Uint8Array(buf).buffer); // unaligned view: copy (only tiny outputs)
+}
+
+/**
+ * Decodes a photo to upright sRGB. Errors: IO (missing/unreadable file), UNSUPPORTED_IMAGE
+ * (unknown format, damaged file, camera raw), IMAGE_TOO_LARGE (over maxPixels).
+ */
+export async function readImage(
+  input: string | Uint8Array,
+  opts: ReadOptions = {},
+): Promise<{ image: RasterImage; meta: ImageMetadata }> {
+  const maxPixels = opts.maxPixels ?? DEFAULT_MAX_PIXELS;
+  if (typeof maxPixels !== 'number' || !(maxPixels > 0)) {
+    throw new SgaiError('INVALID_ARGUMENT', `maxPixels must be a positive number, got ${String(maxPixels)}.`);
+  }
+  let label: string;
+  let src: Buffer;
+  if (typeof input === 'string') {
+    label = `"${input}"`;
+    const ext = extname(input).toLowerCase();
+    if (CAMERA_RAW.has(ext)) {
+      throw new SgaiError(
+        'UNSUPPORTED_IMAGE',
+        `${label} is a camera raw file (${ext}), which sgai cannot develop. Export a 16-bit TIFF or PNG (or a JPEG) from your raw converter and use that.`,
+      );
+    }
+    src = await loadFile(input);
+  } else if (input instanceof Uint8Array) {
+    label = 'The image data';
+    src = Buffer.from(input.buffer, input.byteOffset, input.byteLength);
+  } else {
+    throw new SgaiError('INVALID_ARGUMENT', 'readImage expects a file path or the file bytes.');
+  }
+  if (src.length === 0) throw new SgaiError('UNSUPPORTED_IMAGE', `${label} is empty (0 bytes).`);
+
+  // Header only, no pixel decode: lets us refuse huge images with a useful message before
+  // allocating anything.
+  let m: sharp.Metadata;
+  try {
+    m = await sharp(src, { limitInputPixels: false }).metadata();
+  } catch (e) {
+    throw decodeError(e, label);
+  }
+  const format = m.format === 'heif' && m.compression === 'av1' ? 'avif' : String(m.format);
+  if (!FORMATS.has(String(m.format))) {
+    throw new SgaiError('UNSUPPORTED_IMAGE', `${label} is a ${format.toUpperCase()} file; sgai reads ${FORMAT_LIST}.`);
+  }
+  if (m.format === 'heif' && m.compression === 'hevc' && !HEVC_DECODER) {
+    throw new SgaiError(
+      'UNSUPPORTED_IMAGE',
+      `${label} is a HEIC photo, and this build cannot decode HEVC. Export it as JPEG, PNG or TIFF first (on an iPhone, Settings → Camera → Formats → Most Compatible avoids HEIC).`,
+    );
+  }
+  const pixels = m.width * m.height;
+  if (pixels > maxPixels) {
+    throw new SgaiError(
+      'IMAGE_TOO_LARGE',
+      `${label} is ${m.width}×${m.height} (${formatMp(pixels)}), over the ${formatMp(maxPixels)} limit. Downscale it first or raise the limit.`,
+    );
+  }
+  if (m.depth !== 'uchar' && m.depth !== 'ushort') {
+    throw new SgaiError(
+      'UNSUPPORTED_IMAGE',
+      `${label} stores ${m.depth} samples (e.g. 32-bit float HDR); sgai reads 8- and 16-bit images. Save it as a 16-bit TIFF or PNG.`,
+    );
+  }
+  const bitDepth: 8 | 16 = m.depth === 'ushort' ? 16 : 8;
+  const b16 = bitDepth === 16;
+
+  const icc = bytes(m.icc);
+  const iccInfo = icc ? parseIcc(icc) : undefined;
+  const gray = m.space === 'b-w' || m.space === 'grey16';
+  const rgb = m.space === 'srgb' || m.space === 'rgb16';
+  const model: ColourModel | undefined =
+    iccInfo?.model && ((iccInfo.model.kind === 'rgb' && rgb) || (iccInfo.model.kind === 'gray' && gray)) ? iccInfo.model : undefined;
+
+  const limit = Number.isFinite(maxPixels) ? Math.max(1, Math.floor(maxPixels)) : false;
+  // 'error' still rejects truncated files (which would otherwise decode with a grey bottom and
+  // get compressed as if whole) but tolerates benign decoder warnings such as the stray bytes
+  // some cameras leave between JPEG markers.
+  const failOn = 'error';
+  let pipeline: sharp.Sharp;
+  if (model) {
+    // Matrix/TRC or gray profile: decode untouched and convert exactly ourselves (icc.ts).
+    pipeline = sharp(src, { limitInputPixels: limit, failOn, ignoreIcc: true })
+      .autoOrient()
+      .toColourspace(gray ? (b16 ? 'grey16' : 'b-w') : b16 ? 'rgb16' : 'srgb');
+  } else {
+    // Everything else (CMYK, Lab, LUT-based profiles, untagged) goes through sharp/lcms.
+    pipeline = sharp(src, { limitInputPixels: limit, failOn }).autoOrient();
+    if (b16 && m.space === 'rgb16' && m.hasProfile) {
+      // sharp converts 16-bit RGB into a P3 working space, not sRGB; this brings it to sRGB.
+      pipeline = pipeline.withIccProfile('srgb', { attach: false });
+    }
+    pipeline = pipeline.toColourspace(b16 ? 'rgb16' : 'srgb');
+  }
+  let raw: { data: Buffer; info: sharp.OutputInfo };
+  try {
+    raw = await pipeline.raw({ depth: b16 ? 'ushort' : 'uchar' }).toBuffer({ resolveWithObject: true });
+  } catch (e) {
+    throw decodeError(e, label);
+  }
+  const { width, height, channels } = raw.info;
+  if (channels < 1 || channels > 4) throw new SgaiError('UNSUPPORTED_IMAGE', `${label} decoded to ${channels} channels; expected gray or RGB.`);
+  const samples = asSamples(raw.data, bitDepth);
+  // An sRGB-equivalent profile is left alone so sRGB photos stay bit-exact.
+  const from = model && !(model.kind === 'rgb' && sameRgbModel(model, SRGB)) ? model : undefined;
+  let data: Samples;
+  if (channels === 3 && !from) {
+    data = samples;
+  } else {
+    data = convertPixels({
+      src: samples,
+      srcBits: bitDepth,
+      channels: channels as 1 | 2 | 3 | 4,
+      from,
+      to: from ? SRGB : undefined,
+      outBits: bitDepth,
+      // In place when the layout does not change: no second full-size buffer.
+      out: channels === 3 ? samples : undefined,
+    });
+  }
+
+  const orientation = typeof m.orientation === 'number' && Number.isInteger(m.orientation) ? m.orientation : 1;
+  const meta: ImageMetadata = { format, bitDepth, hadAlpha: m.hasAlpha === true, orientation };
+  if (icc) meta.icc = icc;
+  const exif = stripExifHeader(bytes(m.exif));
+  if (exif) meta.exif = exif;
+  const xmp = bytes(m.xmp);
+  if (xmp) meta.xmp = xmp;
+  if (iccInfo?.description) meta.iccDescription = iccInfo.description;
+  return { image: { width, height, bitDepth, data }, meta };
+}
