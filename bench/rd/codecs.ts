@@ -65,6 +65,20 @@ export interface Codec {
   run(src: SourceImage, setting: Setting, work: string): Promise<CodecRun>;
   /** Turn a --settings value typed by the user into a Setting. */
   parseSetting(text: string): Setting;
+  /** sgai only: the model cards behind the settings, for the report. */
+  models?: ModelInfo[];
+}
+
+export interface ModelInfo {
+  id: string;
+  N: number;
+  M: number;
+  lambda: number;
+  steps?: number;
+  hardware?: string;
+  trainingTime?: string;
+  note?: string;
+  isTestModel: boolean;
 }
 
 const numSetting = (prefix: string) => (v: number): Setting => ({ key: `${prefix}${v}`, value: v });
@@ -238,24 +252,25 @@ export interface SgaiVariant {
 }
 
 /**
- * Refinement is taken as available when src/core/codec.ts exports a non-empty REFINE_METHODS
- * list naming 'sga+'. That export is the contract: until the encode API has it, the refined
- * variant is reported as skipped, never approximated.
+ * A refined variant is taken as available when src/core/codec.ts exports a REFINE_METHODS list
+ * that names its method (RefineMethod names of src/core/refine, e.g. 'ssl' for SGA+). That
+ * export is the contract: until encode() can refine, the variant is reported as skipped, never
+ * approximated.
  */
-export function refineSupport(): string | null {
+export function refineSupport(method: string): string | null {
   const methods: unknown = (codecApi as Record<string, unknown>).REFINE_METHODS;
-  if (Array.isArray(methods) && methods.includes('sga+')) return null;
-  return 'the encode API has no SGA+ refinement yet (src/core/codec.ts exports no REFINE_METHODS with "sga+")';
+  if (Array.isArray(methods) && methods.includes(method)) return null;
+  return `the encode API has no refinement yet (src/core/codec.ts exports no REFINE_METHODS naming "${method}")`;
 }
 
 export const SGAI_VARIANTS: SgaiVariant[] = [
   { id: 'sgai', label: 'sgai (unrefined)', encodeOptions: {}, unavailable: () => null },
   {
     id: 'sgai-sgaplus',
-    label: 'sgai + SGA+ (500 it.)',
-    // The options the refined encode is expected to take; adjust here when the API lands.
-    encodeOptions: { refinement: { method: 'sga+', iterations: 500 } },
-    unavailable: refineSupport,
+    label: 'sgai + SGA+ (SSL, 500 it.)',
+    // The options the refining encode is expected to take; adjust here when the API lands.
+    encodeOptions: { refinement: { method: 'ssl', iterations: 500 } },
+    unavailable: () => refineSupport('ssl'),
   },
 ];
 
@@ -285,6 +300,8 @@ export interface SgaiCodecOptions {
   id: string;
   label: string;
   backend: BackendName;
+  /** The models are the seeded test fixture, not trained ones. */
+  isTest: boolean;
 }
 
 /** One sgai variant; its sweep is the installed models (one model = one rate point), by lambda. */
@@ -302,8 +319,13 @@ export function sgaiCodec(o: SgaiCodecOptions): Codec {
     return m;
   };
   const warmed = new Set<string>();
+  const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
   return {
     id: o.id,
+    models: models.map((m) => ({
+      id: m.card.id, N: m.card.N, M: m.card.M, lambda: m.card.lambda, steps: m.card.steps,
+      hardware: str(m.card.hardware), trainingTime: str(m.card.trainingTime), note: str(m.card.note), isTestModel: o.isTest,
+    })),
     label: o.label,
     kind: 'sgai',
     settings: models.map((m) => ({ key: m.card.id, value: m.card.id })),
