@@ -15,11 +15,15 @@ import { decodeSgai, listChunks, sizeBreakdown } from '../core/format';
 import { writeImageFile } from '../core/image/export';
 import { defaultModel, listModels } from '../core/model/registry';
 import { progressReporter } from './progress';
+import { METHODS, type RefineMethod } from '../core/refine/probabilities';
+import type { RefineOptions } from '../core/refine/refine';
 
 const HELP = `sgai - learned image compression for photo libraries
 
 Usage:
   sgai encode <image> [-o out.sgai] [--model ID|PATH] [--tile 512] [--no-preview] [--force]
+              [--refine sga|linear|cosine|ssl|linear3|cosine3|ssl3] [--iters 500] [--lambda L]
+              [--lr 0.005] [--seed 0] [--time-budget SECONDS]
   sgai decode <file.sgai> [-o out.png|out.jpg] [--quality 92] [--bit-depth 8|16]
               [--region x,y,w,h] [--force]
   sgai info <file.sgai> [--json]
@@ -68,6 +72,31 @@ function parseRegion(s: string | undefined) {
 }
 
 const num = (v: number, d = 3) => v.toFixed(d);
+
+function numberOption(v: string | undefined, name: string, check: (n: number) => boolean): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isFinite(n) || !check(n)) usage(`--${name} got an invalid value "${v}"`);
+  return n;
+}
+
+function refineOptions(v: Record<string, string | boolean | undefined>): RefineOptions | undefined {
+  const method = v.refine as string | undefined;
+  const tuning = ['iters', 'lambda', 'lr', 'seed', 'time-budget'].filter((k) => v[k] !== undefined);
+  if (!method) {
+    if (tuning.length) usage(`--${tuning[0]} needs --refine METHOD`);
+    return undefined;
+  }
+  if (!METHODS.includes(method as RefineMethod)) usage(`unknown --refine method "${method}" (use ${METHODS.join(', ')})`);
+  return {
+    method: method as RefineMethod,
+    iterations: numberOption(v.iters as string | undefined, 'iters', (n) => Number.isInteger(n) && n >= 0),
+    lambda: numberOption(v.lambda as string | undefined, 'lambda', (n) => n > 0),
+    learningRate: numberOption(v.lr as string | undefined, 'lr', (n) => n > 0),
+    seed: numberOption(v.seed as string | undefined, 'seed', (n) => Number.isInteger(n) && n >= 0),
+    timeBudgetS: numberOption(v['time-budget'] as string | undefined, 'time-budget', (n) => n > 0),
+  };
+}
 let ranCommand = '';
 
 async function main(argv: string[]): Promise<number> {
@@ -81,6 +110,12 @@ async function main(argv: string[]): Promise<number> {
       'no-preview': { type: 'boolean' },
       force: { type: 'boolean' },
       quality: { type: 'string' },
+      refine: { type: 'string' },
+      iters: { type: 'string' },
+      lambda: { type: 'string' },
+      lr: { type: 'string' },
+      seed: { type: 'string' },
+      'time-budget': { type: 'string' },
       'bit-depth': { type: 'string' },
       region: { type: 'string' },
       json: { type: 'boolean' },
@@ -121,15 +156,20 @@ async function main(argv: string[]): Promise<number> {
       const model = resolveModel({ model: values.model });
       const isTest = !values.model && defaultModel().isTestModel;
       process.stderr.write(`model: ${model.card.id} (N=${model.card.N}, M=${model.card.M}, lambda=${model.card.lambda})${isTest ? ' - UNTRAINED TEST MODEL: no trained weights are installed' : ''}\n`);
+      const refine = refineOptions(values);
       const t0 = performance.now();
       const r = await encodeFile(input, {
         model, tileSize: values.tile ? Number(values.tile) : undefined, preview: !values['no-preview'],
-        onProgress, signal: ctrl.signal,
+        onProgress, signal: ctrl.signal, refine,
       });
       progress.finish();
       await writeOutput(out, r.bytes, values.force ?? false);
       const s = r.stats;
       process.stdout.write(`${out}: ${s.width}x${s.height}, ${s.bytes} bytes, ${num(s.bpp, 4)} bpp (streams ${s.streamBytes} B, header+metadata+preview ${s.overheadBytes} B), ${num((performance.now() - t0) / 1000, 1)} s\n`);
+      if (r.refinement) {
+        const f = r.refinement;
+        process.stdout.write(`refined: ${f.method}, lambda ${f.lambda}, ${f.iterations} iterations in ${num(f.seconds, 1)} s; estimated R-D loss ${num(f.initial.loss, 4)} -> ${num(f.best.loss, 4)} (bpp ${num(f.initial.bpp, 4)} -> ${num(f.best.bpp, 4)}, PSNR ${num(f.initial.psnr, 2)} -> ${num(f.best.psnr, 2)} dB)\n`);
+      }
       return 0;
     }
     case 'decode': {

@@ -17,13 +17,15 @@ export function progressReporter(enabled: boolean) {
         stage = s;
         stageStart = now;
       }
-      if (now - start < 1000 || (now - lastPrint < 250 && done < total)) return;
+      // A TTY line is redrawn in place; a log file gets a line every few seconds at most.
+      const every = tty ? 250 : 3000;
+      if (now - start < 1000 || (now - lastPrint < every && done < total)) return;
       lastPrint = now;
       const frac = total ? done / total : 1;
       const eta = frac > 0 ? ((now - stageStart) / frac - (now - stageStart)) / 1000 : NaN;
       const line = `${s}: ${done}/${total} (${(frac * 100).toFixed(0)}%)${done < total && Number.isFinite(eta) ? `, ~${eta.toFixed(0)} s left` : ''}`;
       if (tty) process.stderr.write(`\r\x1b[K${line}`);
-      else if (done === total || now - lastPrint >= 0) process.stderr.write(`${line}\n`);
+      else process.stderr.write(`${line}\n`);
       printed = true;
     },
     finish(): void {

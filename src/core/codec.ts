@@ -7,6 +7,8 @@ import { decodeLatents, encodeLatents } from './pipeline/latent-coding';
 import { analyse, hyperAnalyse, synthesise, type Progress } from './pipeline/transforms';
 import { decodeSgai, encodeSgai, sizeBreakdown, type RefineRecord, type SgaiFile } from './format';
 import { makePreview } from './image/export';
+import { rasterToFloatRegion } from './image/raster';
+import { refineLatents, type RefineOptions, type RefineResult } from './refine/refine';
 import type { ImageMetadata, RasterImage } from './image/raster';
 import { readImage } from './image/read';
 import { latentGrid, tilesForRegion, tilesWithHalo, type Rect } from './latent-grid';
@@ -26,7 +28,8 @@ export interface EncodeOptions extends ModelChoice {
   /** Embed a small preview (on by default; its bytes count in every reported size). */
   preview?: boolean;
   metadata?: Partial<ImageMetadata>;
-  refine?: RefineRecord | null;
+  /** Refine the latents with SGA/SGA+ before coding (see core/refine). */
+  refine?: RefineOptions;
   onProgress?: Progress;
   signal?: AbortSignal;
   /** Return the quantized latents too (tests and verification). */
@@ -52,6 +55,7 @@ export interface EncodeResult {
   stats: EncodeStats;
   model: LoadedModel;
   yHat?: Float32Array;
+  refinement?: RefineResult;
 }
 
 export function resolveModel(choice: ModelChoice): LoadedModel {
@@ -75,8 +79,22 @@ export async function encode(image: RasterImage, options: EncodeOptions = {}): P
     throw new SgaiError('IMAGE_TOO_LARGE', `image of ${image.width}x${image.height} px: each side must be 1 to 65535 px`);
   }
   const g = latentGrid(image.width, image.height, tileSize);
-  const y = analyse(w, image, g, options.onProgress, options.signal);
-  const z = hyperAnalyse(w, y, g);
+  let y = analyse(w, image, g, options.onProgress, options.signal);
+  let z = hyperAnalyse(w, y, g);
+  let refinement: RefineResult | undefined;
+  if (options.refine) {
+    const x = rasterToFloatRegion(image, 0, 0, g.paddedWidth, g.paddedHeight);
+    refinement = refineLatents(w, { x, height: g.paddedHeight, width: g.paddedWidth, cropHeight: image.height, cropWidth: image.width }, y, z, model.card.lambda, {
+      ...options.refine,
+      signal: options.refine.signal ?? options.signal,
+      onProgress: (p) => {
+        options.refine?.onProgress?.(p);
+        options.onProgress?.('refine', p.iteration, p.iterations);
+      },
+    });
+    y = refinement.y;
+    z = refinement.z;
+  }
   const lat = encodeLatents(w, y, z, g, options.onProgress, options.signal);
   const meta = options.metadata ?? {};
   const file: SgaiFile = {
@@ -97,7 +115,7 @@ export async function encode(image: RasterImage, options: EncodeOptions = {}): P
     icc: meta.icc,
     exif: meta.exif,
     xmp: meta.xmp,
-    refine: options.refine ?? undefined, // no refn chunk: the latents were not refined
+    refine: refinement ? refineRecord(refinement, options.refine!) : undefined, // no refn chunk: not refined
     preview: options.preview === false ? undefined : await makePreview(image),
   };
   const bytes = encodeSgai(file);
@@ -114,7 +132,21 @@ export async function encode(image: RasterImage, options: EncodeOptions = {}): P
     breakdown,
     modelId: model.card.id,
   };
-  return { bytes, stats, model, yHat: options.keepLatents ? lat.yHat : undefined };
+  return { bytes, stats, model, yHat: options.keepLatents ? lat.yHat : undefined, refinement };
+}
+
+function refineRecord(r: RefineResult, o: RefineOptions): RefineRecord {
+  return {
+    method: r.method,
+    lambda: r.lambda,
+    iterations: r.iterations,
+    requestedIterations: o.iterations ?? r.iterations,
+    learningRate: o.learningRate ?? 0.005,
+    seed: o.seed ?? 0,
+    bestIteration: r.best.iteration,
+    estimatedLoss: { before: r.initial.loss, after: r.best.loss },
+    seconds: Math.round(r.seconds * 10) / 10,
+  };
 }
 
 export async function encodeFile(path: string, options: EncodeOptions = {}): Promise<EncodeResult & { metadata: ImageMetadata }> {
