@@ -15,6 +15,16 @@ import { latentGrid, tilesForRegion, tilesWithHalo, type Rect } from './latent-g
 import { defaultModel, findModel, loadModel, loadModelFromPath, type LoadedModel } from './model/registry';
 
 export const DEFAULT_TILE_SIZE = 512;
+const PREVIEW_MAX_SIDE = 256;
+
+/**
+ * Preview bytes: about 4 % of the coded streams, between 1 and 6 KB, so the preview that lets a
+ * viewer show a photo at once never dominates a small file.
+ */
+function previewBudget(lat: { zStream: Uint8Array; yStreams: Uint8Array[] }): number {
+  const streams = lat.zStream.length + lat.yStreams.reduce((a, s) => a + s.length, 0);
+  return Math.round(Math.min(6000, Math.max(1000, 0.04 * streams)));
+}
 
 export interface ModelChoice {
   /** A loaded model, a model id, or a path to a .safetensors with its card. Default: the shipped default. */
@@ -116,7 +126,7 @@ export async function encode(image: RasterImage, options: EncodeOptions = {}): P
     exif: meta.exif,
     xmp: meta.xmp,
     refine: refinement ? refineRecord(refinement, options.refine!) : undefined, // no refn chunk: not refined
-    preview: options.preview === false ? undefined : await makePreview(image),
+    preview: options.preview === false ? undefined : await makePreview(image, PREVIEW_MAX_SIDE, previewBudget(lat)),
   };
   const bytes = encodeSgai(file);
   const breakdown = sizeBreakdown(bytes);
