@@ -56,7 +56,8 @@ export function logQ3(method: ThreeClassMethod, D: tf.Tensor, p: ProbabilityPara
       case 'linear3':
         return tf.mul(tf.log(tf.maximum(tf.sub(1, tf.mul(D, p.rf)), THREE_CLASS_CLIP)), p.n);
       case 'cosine3':
-        return tf.log(tf.add(tf.pow(tf.cos(tf.mul(tf.minimum(tf.mul(D, p.rf), 1), Math.PI / 2)), p.n), 1e-7));
+        // relu: in float32 cos(pi/2) is -4.4e-8, and a negative base to a fractional power is NaN.
+        return tf.log(tf.add(tf.pow(tf.relu(tf.cos(tf.mul(tf.minimum(tf.mul(D, p.rf), 1), Math.PI / 2))), p.n), 1e-7));
       case 'ssl3': {
         const c = tf.clipByValue(tf.mul(D, p.rf / 1.5), THREE_CLASS_CLIP, 1 - THREE_CLASS_CLIP);
         const logit = tf.sub(tf.log(c), tf.log1p(tf.neg(c)));
@@ -89,7 +90,7 @@ export function logQ3Scalar(method: ThreeClassMethod, D: number, p: ProbabilityP
     case 'linear3':
       return p.n * Math.log(Math.max(1 - p.rf * D, THREE_CLASS_CLIP));
     case 'cosine3':
-      return Math.log(Math.cos((Math.PI / 2) * Math.min(p.rf * D, 1)) ** p.n + 1e-7);
+      return Math.log(Math.max(0, Math.cos((Math.PI / 2) * Math.min(p.rf * D, 1))) ** p.n + 1e-7);
     case 'ssl3': {
       const c = Math.min(Math.max((p.rf * D) / 1.5, THREE_CLASS_CLIP), 1 - THREE_CLASS_CLIP);
       const x = p.a * Math.log(c / (1 - c));
