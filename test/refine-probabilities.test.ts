@@ -26,7 +26,8 @@ describe('rounding probabilities', () => {
     const p = defaultParams('ssl');
     for (const d of D2) {
       expect(logQ2Scalar('linear', d, p)).toBeCloseTo(Math.log(1 - d), 12);
-      expect(logQ2Scalar('sga', d, p)).toBeCloseTo(-0.5 * Math.log((1 + d) / (1 - d)), 12);
+      const ds = Math.max(d, 1e-5);
+      expect(logQ2Scalar('sga', d, p)).toBeCloseTo(-0.5 * Math.log((1 + ds) / (1 - ds)), 12);
       expect(logQ2Scalar('cosine', d, p)).toBeCloseTo(Math.log(Math.cos((Math.PI * d) / 2) ** 2 + 1e-7), 12);
       const c = Math.min(Math.max(d, 1e-5), 1 - 1e-5);
       expect(logQ2Scalar('ssl', d, p)).toBeCloseTo(Math.log(1 / (1 + (c / (1 - c)) ** 2.3)), 10);

@@ -35,7 +35,7 @@ export function logQ2(method: TwoClassMethod, d: tf.Tensor, p: ProbabilityParams
   return tf.tidy(() => {
     switch (method) {
       case 'sga':
-        return tf.neg(tf.atanh(tf.clipByValue(d, 0, 1 - TWO_CLASS_CLIP)));
+        return tf.neg(tf.atanh(tf.clipByValue(d, TWO_CLASS_CLIP, 1 - TWO_CLASS_CLIP)));
       case 'linear':
         return tf.log(tf.sub(1, d));
       case 'cosine':
@@ -72,7 +72,7 @@ export function logQ3(method: ThreeClassMethod, D: tf.Tensor, p: ProbabilityPara
 export function logQ2Scalar(method: TwoClassMethod, d: number, p: ProbabilityParams): number {
   switch (method) {
     case 'sga':
-      return -Math.atanh(Math.min(Math.max(d, 0), 1 - TWO_CLASS_CLIP));
+      return -Math.atanh(Math.min(Math.max(d, TWO_CLASS_CLIP), 1 - TWO_CLASS_CLIP));
     case 'linear':
       return Math.log(1 - d);
     case 'cosine':
