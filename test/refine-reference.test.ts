@@ -59,7 +59,7 @@ describe('PyTorch reference', () => {
     const p = json('probabilities.json');
     for (const c of p.weights as { method: RefineMethod; params: Record<string, number>; v: number; tau: number; g: number[]; value: number }[]) {
       const K = c.g.length;
-      const out = tf.tidy(() => relax(tf.tensor1d([c.v]), c.tau, c.method, params(c.method, c.params), tf.tensor2d(c.g, [1, K])).dataSync()[0]);
+      const out = tf.tidy(() => relax(tf.tensor1d([c.v]), c.tau, c.method, params(c.method, c.params), c.g.map((gk) => tf.tensor1d([gk]))).dataSync()[0]);
       expect(Math.abs(out - c.value)).toBeLessThan(1e-5 * Math.max(1, Math.abs(c.value)));
     }
   });

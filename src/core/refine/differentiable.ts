@@ -7,6 +7,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { FactorizedParams } from '../entropy/factorized';
+import { depthToSpace2 } from '../model/network';
 import type { GdnWeights, HyperpriorWeights, Layer } from '../model/weights';
 
 interface ConvT {
@@ -32,20 +33,6 @@ function convS1(x: tf.Tensor4D, c: ConvT): tf.Tensor4D {
     gradFunc: (dy: tf.Tensor) => tf.conv2d(dy as tf.Tensor4D, c.flipped, 1, c.pad),
   }));
   return tf.add(op(x), c.bias) as tf.Tensor4D;
-}
-
-/** Depth-to-space (block 2, NHWC) with a gradient (tfjs registers none for DepthToSpace). */
-function depthToSpace2(x: tf.Tensor4D): tf.Tensor4D {
-  const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
-    const input = args[0] as tf.Tensor4D;
-    const [, h, w, c4] = input.shape;
-    return {
-      value: tf.depthToSpace(input, 2, 'NHWC'),
-      gradFunc: (dy: tf.Tensor) =>
-        tf.reshape(tf.transpose(tf.reshape(dy, [h, 2, w, 2, c4 / 4]), [0, 2, 1, 3, 4]), [1, h, w, c4]),
-    };
-  });
-  return op(x) as tf.Tensor4D;
 }
 
 type DiffLayer =

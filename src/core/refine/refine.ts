@@ -73,6 +73,14 @@ export interface RefineTarget {
   cropWidth?: number;
 }
 
+/** De-interleave [element][class] noise into one array per class (cheap in JS, slow as a tensor op). */
+function splitClasses(noise: Float32Array, K: number): Float32Array[] {
+  const n = noise.length / K;
+  const out = Array.from({ length: K }, () => new Float32Array(n));
+  for (let e = 0; e < n; e++) for (let k = 0; k < K; k++) out[k][e] = noise[e * K + k];
+  return out;
+}
+
 const modelCache = new WeakMap<HyperpriorWeights, { backend: string; model: DifferentiableModel }>();
 function diffModel(w: HyperpriorWeights): DifferentiableModel {
   const hit = modelCache.get(w);
@@ -173,10 +181,12 @@ export function refineLatents(
       const tau = temperature(schedule, t);
       gumbelNoise(seed, NOISE_STREAM_Y, t, yNoise.length, yNoise);
       gumbelNoise(seed, NOISE_STREAM_Z, t, zNoise.length, zNoise);
+      const yClasses = splitClasses(yNoise, K);
+      const zClasses = splitClasses(zNoise, K);
       let parts: [number, number, number] = [0, 0, 0];
       tf.tidy(() => {
-        const gy = tf.tensor(yNoise, [1, yh, yw, w.M, K]);
-        const gz = tf.tensor(zNoise, [1, zh, zw, w.N, K]);
+        const gy = yClasses.map((c) => tf.tensor4d(c, [1, yh, yw, w.M]));
+        const gz = zClasses.map((c) => tf.tensor4d(c, [1, zh, zw, w.N]));
         let bppT: tf.Scalar | null = null;
         let mseT: tf.Scalar | null = null;
         const lossT = optimizer.minimize(() => {
