@@ -9,11 +9,13 @@ import { basename, extname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import writeFileAtomic from 'write-file-atomic';
 import { describeBackend, initBackend, type BackendRequest } from '../core/backend';
-import { decode, encodeFile, resolveModel } from '../core/codec';
+import { decode, encodeFile, resolveModel, type EncodeResult } from '../core/codec';
+import { readImage } from '../core/image/read';
+import { encodeToTarget, type QualityTarget } from '../core/targets';
 import { SgaiError, isSgaiError, type SgaiErrorCode } from '../core/errors';
 import { decodeSgai, listChunks, sizeBreakdown } from '../core/format';
 import { writeImageFile } from '../core/image/export';
-import { defaultModel, listModels } from '../core/model/registry';
+import { TEST_MODELS_DIR, defaultModel, listModels, loadModel } from '../core/model/registry';
 import { progressReporter } from './progress';
 import { METHODS, type RefineMethod } from '../core/refine/probabilities';
 import type { RefineOptions } from '../core/refine/refine';
@@ -24,6 +26,8 @@ Usage:
   sgai encode <image> [-o out.sgai] [--model ID|PATH] [--tile 512] [--no-preview] [--force]
               [--refine sga|linear|cosine|ssl|linear3|cosine3|ssl3] [--iters 500] [--lambda L]
               [--lr 0.005] [--seed 0] [--time-budget SECONDS]
+              [--target-bpp B | --target-size BYTES | --target-psnr DB | --target-msssim S]
+              (targets search the installed models, and the refinement lambda with --refine)
   sgai decode <file.sgai> [-o out.png|out.jpg] [--quality 92] [--bit-depth 8|16]
               [--region x,y,w,h] [--force]
   sgai info <file.sgai> [--json]
@@ -80,6 +84,15 @@ function numberOption(v: string | undefined, name: string, check: (n: number) =>
   return n;
 }
 
+function targetOption(v: Record<string, string | boolean | undefined>): QualityTarget | undefined {
+  const given = (['bpp', 'size', 'psnr', 'msssim'] as const).filter((k) => v[`target-${k}`] !== undefined);
+  if (given.length > 1) usage('give only one quality target');
+  if (!given.length) return undefined;
+  const k = given[0];
+  const value = numberOption(v[`target-${k}`] as string, `target-${k}`, (n) => n > 0 && (k !== 'msssim' || n < 1));
+  return { kind: k === 'size' ? 'bytes' : k, value: value! };
+}
+
 function refineOptions(v: Record<string, string | boolean | undefined>): RefineOptions | undefined {
   const method = v.refine as string | undefined;
   const tuning = ['iters', 'lambda', 'lr', 'seed', 'time-budget'].filter((k) => v[k] !== undefined);
@@ -116,6 +129,10 @@ async function main(argv: string[]): Promise<number> {
       lr: { type: 'string' },
       seed: { type: 'string' },
       'time-budget': { type: 'string' },
+      'target-bpp': { type: 'string' },
+      'target-size': { type: 'string' },
+      'target-psnr': { type: 'string' },
+      'target-msssim': { type: 'string' },
       'bit-depth': { type: 'string' },
       region: { type: 'string' },
       json: { type: 'boolean' },
@@ -157,11 +174,23 @@ async function main(argv: string[]): Promise<number> {
       const isTest = !values.model && defaultModel().isTestModel;
       process.stderr.write(`model: ${model.card.id} (N=${model.card.N}, M=${model.card.M}, lambda=${model.card.lambda})${isTest ? ' - UNTRAINED TEST MODEL: no trained weights are installed' : ''}\n`);
       const refine = refineOptions(values);
+      const target = targetOption(values);
       const t0 = performance.now();
-      const r = await encodeFile(input, {
-        model, tileSize: values.tile ? Number(values.tile) : undefined, preview: !values['no-preview'],
-        onProgress, signal: ctrl.signal, refine,
-      });
+      const common = { tileSize: values.tile ? Number(values.tile) : undefined, preview: !values['no-preview'], onProgress, signal: ctrl.signal, refine };
+      let r: EncodeResult;
+      if (target) {
+        const { image, meta } = await readImage(input);
+        const family = values.model ? [model] : listModels().filter((m) => m.dir !== TEST_MODELS_DIR).map(loadModel);
+        const t = await encodeToTarget(image, target, family.length ? family : [model], { ...common, metadata: meta });
+        progress.finish();
+        for (const p of t.probes) {
+          process.stderr.write(`  probe ${p.modelId}${p.lambda ? ` lambda ${p.lambda.toPrecision(3)}` : ' unrefined'}: ${num(p.bpp, 4)} bpp, ${num(p.psnr, 2)} dB${p.msssim !== null ? `, MS-SSIM ${num(p.msssim, 4)}` : ''}${p.meets ? '  (meets target)' : ''}\n`);
+        }
+        process.stdout.write(`target ${target.kind} ${target.value}: ${t.met ? 'reached' : 'NOT reached (closest result kept)'}: ${t.reached.bytes} bytes, ${num(t.reached.bpp, 4)} bpp, PSNR ${num(t.reached.psnr, 2)} dB${t.reached.msssim !== null ? `, MS-SSIM ${num(t.reached.msssim, 4)}` : ''}, model ${t.result.model.card.id}\n`);
+        r = t.result;
+      } else {
+        r = await encodeFile(input, { ...common, model });
+      }
       progress.finish();
       await writeOutput(out, r.bytes, values.force ?? false);
       const s = r.stats;

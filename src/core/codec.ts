@@ -155,7 +155,7 @@ function refineRecord(r: RefineResult, o: RefineOptions): RefineRecord {
     seed: o.seed ?? 0,
     bestIteration: r.best.iteration,
     estimatedLoss: { before: r.initial.loss, after: r.best.loss },
-    seconds: Math.round(r.seconds * 10) / 10,
+    // No timing here: the same photo, model and options must give the same bytes.
   };
 }
 
