@@ -151,8 +151,9 @@ export function refineLatents(
   const start = performance.now();
 
   const x = tf.tensor4d(target.x, [1, H, W, 3]);
-  const yVar = tf.variable(tf.tensor4d(y0, [1, yh, yw, w.M]), true, undefined);
-  const zVar = tf.variable(tf.tensor4d(z0, [1, zh, zw, w.N]), true, undefined);
+  // Inside tidy: tf.variable keeps its initial tensor alive otherwise (two leaked tensors a call).
+  const yVar = tf.tidy(() => tf.variable(tf.tensor4d(y0, [1, yh, yw, w.M]), true));
+  const zVar = tf.tidy(() => tf.variable(tf.tensor4d(z0, [1, zh, zw, w.N]), true));
   const optimizer = tf.train.adam(lr, 0.9, 0.999, 1e-8);
   const yNoise = new Float32Array(y0.length * K);
   const zNoise = new Float32Array(z0.length * K);
