@@ -82,3 +82,22 @@ describe('refinement engine', () => {
     expect(r.best.loss).toBeLessThanOrEqual(r.initial.loss);
   });
 });
+
+describe('large photos', () => {
+  it('are refined tile by tile (bounded memory) and still decode exactly', async () => {
+    await initBackend('wasm');
+    const model = loadModelFromPath(TEST_MODEL_PATH);
+    const { image } = await readImage(kodim(3));
+    // 700x900 padded to 704x960: larger than the whole-image limit, so 2x2 refinement tiles.
+    const x = rasterToFloatRegion(image, 0, 0, 900, 700);
+    const big: RasterImage = { width: 900, height: 700, bitDepth: 8, data: Uint8Array.from(x, (v) => Math.round(v * 255)) };
+    const progress: number[] = [];
+    const r = await encode(big, { model, preview: false, keepLatents: true, refine: { method: 'ssl', iterations: 3, onProgress: (p) => progress.push(p.iteration) } });
+    const f = r.refinement!;
+    expect(progress.at(-1)).toBe(12); // 4 tiles x 3 iterations
+    expect(f.best.loss).toBeLessThanOrEqual(f.initial.loss * 1.001);
+    const dec = decode(r.bytes, { model }).image;
+    const expected = synthesiseLatents(model, r.yHat!, 900, 700, 512);
+    expect(Buffer.compare(Buffer.from(dec.data as Uint8Array), Buffer.from(expected.data as Uint8Array))).toBe(0);
+  });
+});

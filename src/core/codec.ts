@@ -7,8 +7,8 @@ import { decodeLatents, encodeLatents } from './pipeline/latent-coding';
 import { analyse, hyperAnalyse, synthesise, type Progress } from './pipeline/transforms';
 import { decodeSgai, encodeSgai, sizeBreakdown, type RefineRecord, type SgaiFile } from './format';
 import { makePreview } from './image/export';
-import { rasterToFloatRegion } from './image/raster';
-import { refineLatents, type RefineOptions, type RefineResult } from './refine/refine';
+import type { RefineOptions, RefineResult } from './refine/refine';
+import { refineImage } from './refine/tiled';
 import type { ImageMetadata, RasterImage } from './image/raster';
 import { readImage } from './image/read';
 import { latentGrid, tilesForRegion, tilesWithHalo, type Rect } from './latent-grid';
@@ -93,8 +93,7 @@ export async function encode(image: RasterImage, options: EncodeOptions = {}): P
   let z = hyperAnalyse(w, y, g);
   let refinement: RefineResult | undefined;
   if (options.refine) {
-    const x = rasterToFloatRegion(image, 0, 0, g.paddedWidth, g.paddedHeight);
-    refinement = refineLatents(w, { x, height: g.paddedHeight, width: g.paddedWidth, cropHeight: image.height, cropWidth: image.width }, y, z, model.card.lambda, {
+    refinement = refineImage(w, image, g, y, z, model.card.lambda, {
       ...options.refine,
       signal: options.refine.signal ?? options.signal,
       onProgress: (p) => {
