@@ -16,7 +16,9 @@ import { SgaiError, isSgaiError, type SgaiErrorCode } from '../core/errors';
 import { decodeSgai, listChunks, sizeBreakdown } from '../core/format';
 import { writeImageFile } from '../core/image/export';
 import { TEST_MODELS_DIR, defaultModel, listModels, loadModel } from '../core/model/registry';
+import sharp from 'sharp';
 import { progressReporter } from './progress';
+import { estimateRefineSeconds } from '../core/refine/estimate';
 import { METHODS, type RefineMethod } from '../core/refine/probabilities';
 import type { RefineOptions } from '../core/refine/refine';
 
@@ -76,6 +78,7 @@ function parseRegion(s: string | undefined) {
 }
 
 const num = (v: number, d = 3) => v.toFixed(d);
+const formatDuration = (s: number) => (s < 90 ? `${s.toFixed(0)} s` : s < 5400 ? `${(s / 60).toFixed(0)} min` : `${(s / 3600).toFixed(1)} h`);
 
 function numberOption(v: string | undefined, name: string, check: (n: number) => boolean): number | undefined {
   if (v === undefined) return undefined;
@@ -175,6 +178,12 @@ async function main(argv: string[]): Promise<number> {
       process.stderr.write(`model: ${model.card.id} (N=${model.card.N}, M=${model.card.M}, lambda=${model.card.lambda})${isTest ? ' - UNTRAINED TEST MODEL: no trained weights are installed' : ''}\n`);
       const refine = refineOptions(values);
       const target = targetOption(values);
+      if (refine && !values.quiet) {
+        const { width, height } = await sharp(input).metadata().then((m) => ({ width: m.width ?? 0, height: m.height ?? 0 }));
+        const iters = refine.iterations ?? 500;
+        const est = estimateRefineSeconds(model.weights, width, height, iters);
+        process.stderr.write(`refine: ${refine.method}, ${iters} iterations; estimated ${formatDuration(est)} on this machine${target ? ' per probe' : ''}${refine.timeBudgetS ? ` (time budget ${formatDuration(refine.timeBudgetS)})` : ''}\n`);
+      }
       const t0 = performance.now();
       const common = { tileSize: values.tile ? Number(values.tile) : undefined, preview: !values['no-preview'], onProgress, signal: ctrl.signal, refine };
       let r: EncodeResult;
