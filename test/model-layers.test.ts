@@ -117,3 +117,27 @@ describe('convolution and GDN layouts follow PyTorch', () => {
     }
   });
 });
+
+describe('pinned float64 h_s', () => {
+  it('a region with a 2-position halo is bit-identical to the same part of the whole map', async () => {
+    const { loadModelFromPath } = await import('../src/core/model/registry');
+    const { hyperSynthesisRegion } = await import('../src/core/model/hyper-synthesis');
+    const { TEST_MODEL_PATH } = await import('./helpers');
+    const w = loadModelFromPath(TEST_MODEL_PATH).weights;
+    const [zh, zw] = [7, 9];
+    const r = rng(11);
+    const z = Float64Array.from({ length: zh * zw * w.N }, () => Math.round(r() * 6));
+    const whole = hyperSynthesisRegion(w.hS, z, zh, zw, w.N, w.M, 0, 0, zh * 4, zw * 4);
+    for (const [y0, x0, h, wd] of [[8, 12, 8, 16], [0, 0, 4, 4], [20, 28, 8, 8], [4, 0, 12, 36]]) {
+      const part = hyperSynthesisRegion(w.hS, z, zh, zw, w.N, w.M, y0, x0, h, wd);
+      for (let row = 0; row < h; row++)
+        for (let col = 0; col < wd; col++)
+          for (let c = 0; c < w.M; c++) {
+            const a = ((y0 + row) * zw * 4 + x0 + col) * w.M + c;
+            const b = (row * wd + col) * w.M + c;
+            expect(part.means[b]).toBe(whole.means[a]);
+            expect(part.scales[b]).toBe(whole.scales[a]);
+          }
+    }
+  });
+});
