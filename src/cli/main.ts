@@ -18,6 +18,7 @@ import { writeImageFile } from '../core/image/export';
 import { TEST_MODELS_DIR, defaultModel, listModels, loadModel } from '../core/model/registry';
 import sharp from 'sharp';
 import { progressReporter } from './progress';
+import { importModelCommand } from './import-model';
 import { estimateRefineSeconds } from '../core/refine/estimate';
 import { METHODS, type RefineMethod } from '../core/refine/probabilities';
 import type { RefineOptions } from '../core/refine/refine';
@@ -34,6 +35,9 @@ Usage:
               [--region x,y,w,h] [--force]
   sgai info <file.sgai> [--json]
   sgai models
+  sgai import-model <checkpoint.pth> [--id ID] [--lambda L | --quality 1..8] [--out-dir DIR] [--force]
+              install a CompressAI mbt2018-mean checkpoint as an sgai model (in ~/.sgai/models
+              unless --out-dir; --quality is CompressAI's index; needs python3 with PyTorch)
 Options:
   --backend auto|wasm|cpu|tensorflow|tensorflow-gpu   compute backend (default auto)
   --quiet      no progress on stderr
@@ -139,6 +143,8 @@ async function main(argv: string[]): Promise<number> {
       'bit-depth': { type: 'string' },
       region: { type: 'string' },
       json: { type: 'boolean' },
+      id: { type: 'string' },
+      'out-dir': { type: 'string' },
       backend: { type: 'string', default: 'auto' },
       quiet: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
@@ -280,6 +286,8 @@ async function main(argv: string[]): Promise<number> {
       if (def.isTestModel) process.stdout.write(`* ${def.model.card.id} (untrained test model; no trained weights installed)\n`);
       return 0;
     }
+    case 'import-model':
+      return importModelCommand(args, values);
     default:
       usage(`unknown command "${cmd}"`);
   }
