@@ -32,7 +32,9 @@ Usage:
               [--target-bpp B | --target-size BYTES | --target-psnr DB | --target-msssim S]
               (targets search the installed models, and the refinement lambda with --refine)
   sgai decode <file.sgai> [-o out.png|out.jpg] [--quality 92] [--bit-depth 8|16]
-              [--region x,y,w,h] [--force]
+              [--region x,y,w,h] [--force] [--fast]
+              (--fast: run the synthesis on the active backend instead of the wasm reference;
+               faster on GPUs, but pixels may then differ by one level between machines)
   sgai info <file.sgai> [--json]
   sgai models
   sgai import-model <checkpoint.pth> [--id ID] [--lambda L | --quality 1..8] [--out-dir DIR] [--force]
@@ -143,6 +145,7 @@ async function main(argv: string[]): Promise<number> {
       'bit-depth': { type: 'string' },
       region: { type: 'string' },
       json: { type: 'boolean' },
+      fast: { type: 'boolean' },
       id: { type: 'string' },
       'out-dir': { type: 'string' },
       backend: { type: 'string', default: 'auto' },
@@ -229,7 +232,7 @@ async function main(argv: string[]): Promise<number> {
       const parsed = decodeSgai(bytes);
       await needBackend();
       const t0 = performance.now();
-      const r = decode(bytes, { region: parseRegion(values.region), bitDepth: format === 'png' ? bitDepth : 8, onProgress, signal: ctrl.signal });
+      const r = decode(bytes, { region: parseRegion(values.region), bitDepth: format === 'png' ? bitDepth : 8, onProgress, signal: ctrl.signal, exact: !values.fast });
       progress.finish();
       try {
         await writeImageFile(out, r.image, { format, bitDepth: format === 'png' ? bitDepth : 8, quality, icc: parsed.icc, exif: parsed.exif, xmp: parsed.xmp });

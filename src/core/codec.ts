@@ -2,6 +2,7 @@
  * The one public entry of the codec: encode(image) -> .sgai bytes, decode(bytes) -> image.
  * Used by the CLI, the engine and the app alike.
  */
+import { onReferenceBackend } from './backend';
 import { SgaiError } from './errors';
 import { decodeLatents, encodeLatents } from './pipeline/latent-coding';
 import { analyse, hyperAnalyse, synthesise, type Progress } from './pipeline/transforms';
@@ -165,6 +166,12 @@ export async function encodeFile(path: string, options: EncodeOptions = {}): Pro
 }
 
 export interface DecodeOptions extends ModelChoice {
+  /**
+   * Run g_s on the reference backend (wasm) so the pixels are identical on every machine and
+   * whatever backend encoded the file (default). false: use the active backend (faster on GPU,
+   * but native backends may differ by one level at a few pixels per 100,000).
+   */
+  exact?: boolean;
   /** Decode only this part of the image: only the tiles it needs are entropy-decoded and synthesised. */
   region?: Rect;
   bitDepth?: 8 | 16;
@@ -174,6 +181,8 @@ export interface DecodeOptions extends ModelChoice {
 
 export interface DecodeResult {
   image: RasterImage;
+  /** Whether g_s ran on the reference backend (see DecodeOptions.exact). */
+  exact: boolean;
   file: SgaiFile;
   region: Rect;
   model: LoadedModel;
@@ -212,20 +221,23 @@ export function decodeParsed(file: SgaiFile, options: DecodeOptions = {}): Decod
     width: region.width, height: region.height, bitDepth,
     data: bitDepth === 16 ? new Uint16Array(size) : new Uint8Array(size),
   };
-  synthesise(model.weights, yHat, g, tiles, region, image, options.onProgress, options.signal);
-  return { image, file, region, model };
+  const run = () => synthesise(model.weights, yHat, g, tiles, region, image, options.onProgress, options.signal);
+  let exact = false;
+  if (options.exact === false) run();
+  else exact = onReferenceBackend(run).exact;
+  return { image, file, region, model, exact };
 }
 
 export function decode(bytes: Uint8Array, options: DecodeOptions = {}): DecodeResult {
   return decodeParsed(decodeSgai(bytes), options);
 }
 
-/** g_s applied to given quantized latents, through the same tiled path the decoder uses. */
+/** g_s applied to given quantized latents, through the same tiled path (and backend) the decoder uses. */
 export function synthesiseLatents(model: LoadedModel, yHat: Float32Array, width: number, height: number, tileSize: number, bitDepth: 8 | 16 = 8): RasterImage {
   const g = latentGrid(width, height, tileSize);
   const size = width * height * 3;
   const image: RasterImage = { width, height, bitDepth, data: bitDepth === 16 ? new Uint16Array(size) : new Uint8Array(size) };
   const all = Array.from({ length: g.tilesX * g.tilesY }, (_, i) => i);
-  synthesise(model.weights, yHat, g, all, { x: 0, y: 0, width, height }, image);
+  onReferenceBackend(() => synthesise(model.weights, yHat, g, all, { x: 0, y: 0, width, height }, image));
   return image;
 }

@@ -72,6 +72,11 @@ export async function initBackend(request: BackendRequest = 'auto'): Promise<Bac
     }
     if (reason === null) {
       current = { name, skipped };
+      if (name !== REFERENCE_BACKEND) {
+        // Initialise the reference backend too, so exact decodes can switch to it synchronously.
+        await activate(REFERENCE_BACKEND);
+        await activate(name === 'tensorflow-gpu' ? 'tensorflow' : name);
+      }
       return current;
     }
     skipped.push({ name, reason });
@@ -80,6 +85,34 @@ export async function initBackend(request: BackendRequest = 'auto'): Promise<Bac
     'INVALID_ARGUMENT',
     `no usable compute backend: ${skipped.map((s) => `${s.name}: ${s.reason}`).join('; ')}`,
   );
+}
+
+/**
+ * The backend whose float results are the same on every machine: WebAssembly arithmetic is
+ * specified bit for bit (IEEE-754, no fused multiply-add, no relaxed SIMD in tfjs's build), so
+ * g_s run there gives identical pixels wherever a file is decoded. Native and GPU backends sum
+ * in machine-dependent orders.
+ */
+export const REFERENCE_BACKEND = 'wasm';
+
+/**
+ * Run fn on the reference backend and switch back. The switch is synchronous because
+ * initBackend already initialised it (tf.setBackend only awaits a first initialisation).
+ * Returns exact=false, having run on the current backend, if the reference is unavailable.
+ */
+export function onReferenceBackend<T>(fn: () => T): { value: T; exact: boolean } {
+  const prev = tf.getBackend();
+  if (prev === REFERENCE_BACKEND) return { value: fn(), exact: true };
+  void tf.setBackend(REFERENCE_BACKEND);
+  if (tf.getBackend() !== REFERENCE_BACKEND) {
+    void tf.setBackend(prev);
+    return { value: fn(), exact: false };
+  }
+  try {
+    return { value: fn(), exact: true };
+  } finally {
+    void tf.setBackend(prev);
+  }
 }
 
 export function currentBackend(): BackendReport | null {
