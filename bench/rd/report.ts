@@ -27,6 +27,17 @@ function reasonsFor(rows: BdResult[]): string[] {
   return [...seen];
 }
 
+/** PSNR at `bpp` on a curve, linear in log-rate between its points; null outside it. */
+function logInterp(bpp: number[], psnr: number[], at: number): number | null {
+  for (let i = 0; i < bpp.length - 1; i++) {
+    const a = Math.log(bpp[i]);
+    const b = Math.log(bpp[i + 1]);
+    const x = Math.log(at);
+    if (x >= a && x <= b) return psnr[i] + ((psnr[i + 1] - psnr[i]) * (x - a)) / (b - a);
+  }
+  return null;
+}
+
 /** Plain-language verdicts about sgai that follow from the numbers (so the doc cannot flatter it). */
 function sgaiVerdicts(s: BenchSummary): string[] {
   const out: string[] = [];
@@ -43,6 +54,11 @@ function sgaiVerdicts(s: BenchSummary): string[] {
       }
       const better = cmp.filter((q) => q.psnrGapAtEqualRate !== null && q.psnrGapAtEqualRate > 0).map((q) => q.other);
       const worse = cmp.filter((q) => q.psnrGapAtEqualRate !== null && q.psnrGapAtEqualRate <= 0).map((q) => q.other);
+      const mbt = s.published ? PUBLISHED_KODAK.find((pc) => pc.id === 'mbt2018-mean') : undefined;
+      if (mbt) {
+        const q = logInterp(mbt.points.map((x) => x.bpp), mbt.points.map((x) => x.psnr), p.bpp);
+        parts.push(q === null ? 'its bpp is outside the published CompressAI mbt2018-mean range' : `published CompressAI mbt2018-mean reaches ${q.toFixed(2)} dB at this bpp (${(q - p.psnrRgb).toFixed(2)} dB more)`);
+      }
       if (better.length) parts.push(`at its bpp these codecs give a higher PSNR-RGB: ${better.join(', ')}`);
       if (worse.length) parts.push(`and these a lower one: ${worse.join(', ')}`);
       out.push(`- **${c.label}**, model \`${p.setting}\`: ${n2(p.bpp, 3)} bpp, ${n2(p.psnrRgb)} dB PSNR-RGB; ${parts.join('; ') || 'no classic codec to compare with'}.`);
@@ -85,7 +101,7 @@ export function renderSection(s: BenchSummary, docsPath: string, ctx: ReportCont
   L.push('');
   const sg = s.codecs.filter((c) => c.kind === 'sgai');
   if (sg.length) {
-    L.push('### sgai in one paragraph');
+    L.push('### sgai: models and verdict');
     L.push('');
     if (sg.some((c) => c.models?.some((m) => m.isTestModel))) {
       L.push('**Codecs marked TEST MODEL use `sgai-test-n32m48`, the seeded fixture of the test suite, not a trained codec: their numbers say nothing about what sgai can do.**');

@@ -203,8 +203,8 @@ function meanGap(a: Integrable, t: Integrable): number {
 export function bdRate(anchor: RdPoint[], test: RdPoint[], method: BdMethod = 'pchip'): number {
   checkRates(anchor, 'anchor');
   checkRates(test, 'test');
-  const a = curve(anchor.map((p) => p.quality), anchor.map((p) => Math.log(p.rate)), method, 'anchor');
-  const t = curve(test.map((p) => p.quality), test.map((p) => Math.log(p.rate)), method, 'test');
+  const a = curve(anchor.map((p) => p.quality), anchor.map((p) => Math.log(p.rate)), method, 'the anchor curve');
+  const t = curve(test.map((p) => p.quality), test.map((p) => Math.log(p.rate)), method, 'the tested curve');
   return (Math.exp(meanGap(a, t)) - 1) * 100;
 }
 
@@ -212,8 +212,8 @@ export function bdRate(anchor: RdPoint[], test: RdPoint[], method: BdMethod = 'p
 export function bdQuality(anchor: RdPoint[], test: RdPoint[], method: BdMethod = 'pchip'): number {
   checkRates(anchor, 'anchor');
   checkRates(test, 'test');
-  const a = curve(anchor.map((p) => Math.log(p.rate)), anchor.map((p) => p.quality), method, 'anchor');
-  const t = curve(test.map((p) => Math.log(p.rate)), test.map((p) => p.quality), method, 'test');
+  const a = curve(anchor.map((p) => Math.log(p.rate)), anchor.map((p) => p.quality), method, 'the anchor curve');
+  const t = curve(test.map((p) => Math.log(p.rate)), test.map((p) => p.quality), method, 'the tested curve');
   return meanGap(a, t);
 }
 
