@@ -12,14 +12,7 @@ import { crc32, listChunks } from '../src/core/format';
 import { readImage } from '../src/core/image/read';
 import { loadModelFromPath } from '../src/core/model/registry';
 import { TEST_MODEL_PATH, kodim } from './helpers';
-
-function rng(seed: number) {
-  let s = seed >>> 0;
-  return () => {
-    s ^= s << 13; s >>>= 0; s ^= s >>> 17; s ^= s << 5; s >>>= 0;
-    return s / 2 ** 32;
-  };
-}
+import { mulberry32 as rng } from './seeded-random';
 
 /** Decode and classify: 'ok', or the SgaiError code; anything else fails the test. */
 function tryDecode(bytes: Uint8Array, model: ReturnType<typeof loadModelFromPath>): string {

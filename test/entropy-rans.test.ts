@@ -8,18 +8,7 @@ import {
   ransEncode,
   type CdfTable,
 } from '../src/core/entropy/rans';
-
-/** mulberry32: tiny seeded PRNG so failures reproduce. */
-function prng(seed: number): () => number {
-  let a = seed | 0;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 as prng } from './seeded-random';
 
 const ONE = 1 << CDF_PRECISION;
 const INT32_MAX = 2147483647;

@@ -6,18 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { SgaiError, type SgaiErrorCode } from '../src/core/errors';
 import { decodeSgai, encodeSgai, listChunks, sizeBreakdown, type SgaiFile } from '../src/core/format';
 import { ChunkWriter, iterateChunks } from '../src/core/format/chunks';
-
-/** mulberry32: tiny, seedable, good enough to pick mutation sites. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 as rng } from './seeded-random';
 
 function randomBytes(r: () => number, n: number): Uint8Array {
   return Uint8Array.from({ length: n }, () => (r() * 256) | 0);

@@ -15,6 +15,7 @@ import { parseIcc, SRGB, sameRgbModel, type RgbModel } from '../src/core/image/i
 import { splicePng } from '../src/core/image/metadata';
 import { floatToRaster, pasteRegion, rasterToFloatRegion, type RasterImage } from '../src/core/image/raster';
 import { readImage } from '../src/core/image/read';
+import { mulberry32 as rng } from './seeded-random';
 
 const KODAK = resolve(__dirname, '..', '..', 'shared', 'datasets', 'kodak');
 const kodim = (i: number): string => join(KODAK, `kodim${String(i).padStart(2, '0')}.png`);
@@ -534,17 +535,6 @@ describe('readImage: memory', () => {
 });
 
 // ---- raster helpers -------------------------------------------------------------------------
-
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
-}
 
 function randomRaster(w: number, h: number, bitDepth: 8 | 16, seed: number): RasterImage {
   const r = rng(seed);

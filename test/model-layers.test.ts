@@ -4,14 +4,12 @@ import { initBackend } from '../src/core/backend';
 import { hyperSynthesis } from '../src/core/model/hyper-synthesis';
 import { applyLayer } from '../src/core/model/network';
 import { convFromTorch, gdnFromTorch, upFromTorch } from '../src/core/model/weights';
+import { mulberry32 } from './seeded-random';
 
-function rng(seed: number) {
-  let s = seed >>> 0;
-  return () => {
-    s = (s * 1664525 + 1013904223) >>> 0;
-    return s / 2 ** 32 - 0.5;
-  };
-}
+const rng = (seed: number) => {
+  const r = mulberry32(seed);
+  return () => r() - 0.5;
+};
 
 /** Direct PyTorch ConvTranspose2d(k=5, s=2, p=2, op=1), float64: out[2i-2+k] += x[i]*w[k]. */
 function transposedRef(x: Float64Array, h: number, w: number, cin: number, wt: Float32Array, b: Float32Array, cout: number) {
