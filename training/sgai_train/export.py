@@ -172,6 +172,9 @@ def export(ckpt: str, out: str, model_id: Optional[str] = None, dtype: str = "au
         "N": args["n"], "M": args["m"], "lambda": args["lmbda"],
         "steps": ck["step"], "batch": args["batch"], "crop": args["crop"],
         "trainingData": training_data_string(args),
+        "optimizer": {"network": "Adam", "lr": args["lr"], "lrHistory": args.get("lr_history", []),
+                      "lrDrop": {"atStep": ck["scheduler"]["drop_at"], "factor": ck["scheduler"]["gamma"]},
+                      "aux": f"Adam {args['aux_lr']} on quantiles", "gradClip": args["clip"], "seed": args["seed"]},
         "hardware": ck.get("hardware") or hardware_string(args.get("threads", 1), args.get("device", "cpu")),
         "trainingTime": fmt_duration(ck.get("train_seconds", 0.0)),
         "trainingSeconds": round(ck.get("train_seconds", 0.0), 1),
@@ -220,8 +223,10 @@ def main(argv: Optional[List[str]] = None) -> None:
     p.add_argument("--dtype", choices=["auto", "F16", "F32"], default="auto")
     p.add_argument("--no-registry", action="store_true")
     p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--history", default=None, help="free text about the run's history, stored as card.history")
     a = p.parse_args(argv)
-    export(a.ckpt, a.out, a.id, a.dtype, not a.no_registry, a.threads)
+    export(a.ckpt, a.out, a.id, a.dtype, not a.no_registry, a.threads,
+           extra_card={"history": a.history} if a.history else None)
 
 
 if __name__ == "__main__":

@@ -28,7 +28,7 @@ from .model import MeanScaleHyperprior, rd_loss
 
 CSV_FIELDS = ["step", "epoch", "loss", "bpp", "mse", "psnr", "aux", "lr", "train_s"]
 # Settings that may differ when a run is resumed; everything else comes from the checkpoint.
-RESUMABLE_OVERRIDES = ("steps", "lr_drop_at", "threads", "ckpt_minutes", "ckpt_every", "stop_at", "log_every", "device")
+RESUMABLE_OVERRIDES = ("run", "steps", "lr_drop_at", "threads", "ckpt_minutes", "ckpt_every", "stop_at", "log_every", "device")
 
 
 class StepDropLR:
@@ -151,7 +151,7 @@ def train(argv=None) -> Dict[str, Any]:
             stored[k] = getattr(args, k)
         if args.lr is not None and args.lr != stored["lr"]:
             print(f"lr changed on resume: {stored['lr']} -> {args.lr}", flush=True)
-            stored.setdefault("lr_history", []).append([ck["step"], args.lr])
+            stored.setdefault("lr_history", [[0, stored["lr"]]]).append([ck["step"], args.lr])
             stored["lr"] = args.lr
         args = argparse.Namespace(**stored)
     elif args.lr is None:
