@@ -82,7 +82,8 @@ describe('decoder robustness', () => {
   it('mutations behind a recomputed CRC reach the entropy decoder and still fail cleanly', () => {
     const r = rng(99);
     const chunks = listChunks(valid).chunks.filter((c) => c.type === 'ZSTR' || c.type === 'YTIL' || c.type === 'HEAD');
-    const codes = new Map<string, number>();
+    const streamCodes = new Map<string, number>();
+    let streamCases = 0;
     for (let i = 0; i < 400; i++) {
       const b = valid.slice();
       const c = chunks[i % chunks.length];
@@ -91,11 +92,17 @@ describe('decoder robustness', () => {
       fixCrcs(b);
       const t = performance.now();
       const code = tryDecode(b, model);
-      codes.set(code, (codes.get(code) ?? 0) + 1);
       expect(performance.now() - t).toBeLessThan(10_000);
+      if (c.type !== 'HEAD') {
+        streamCases++;
+        streamCodes.set(code, (streamCodes.get(code) ?? 0) + 1);
+      }
     }
-    // The rANS end-state check catches most stream damage.
-    expect(codes.get('CORRUPT') ?? 0).toBeGreaterThan(100);
+    console.log(`stream mutations behind a valid CRC: ${JSON.stringify(Object.fromEntries(streamCodes))}`);
+    // The rANS end-state check catches most stream damage; the rest decodes to other pixels
+    // (e.g. a flipped escape bit), which no container check could tell from a real file.
+    expect(streamCodes.get('CORRUPT') ?? 0).toBeGreaterThan(streamCases * 0.5);
+    expect(streamCodes.get('TRUNCATED')).toBeUndefined(); // lengths were valid: damage, not truncation
   });
 
   it('names the missing model', () => {

@@ -150,6 +150,21 @@ export function encodeLatents(
   return { zStream, yStreams, yHat, idealBits: { y: yBits, z: zBits }, tableBits: { y: yTableBits, z: zTableBits } };
 }
 
+/**
+ * The container already checked lengths and CRCs, so a stream that runs out or ends in the wrong
+ * state is damaged (or was written with other weights), not truncated: say which one.
+ */
+function streamDecode(data: Uint8Array, indexes: Int32Array, table: CdfTable, what: string): Int32Array {
+  try {
+    return ransDecode(data, indexes, table);
+  } catch (e) {
+    if (e instanceof SgaiError && (e.code === 'TRUNCATED' || e.code === 'CORRUPT')) {
+      throw new SgaiError('CORRUPT', `the file is damaged: ${what} does not decode (${e.message})`, { cause: e });
+    }
+    throw e;
+  }
+}
+
 /** Decode z and the listed y tiles into a full-size y^ buffer (other tiles stay zero). */
 export function decodeLatents(
   w: HyperpriorWeights, zStream: Uint8Array, yStreams: Uint8Array[], g: LatentGrid, tiles: number[],
@@ -157,7 +172,7 @@ export function decodeLatents(
 ): Float32Array {
   const { N, M } = w;
   const tables = tablesOf(w);
-  const zSym = ransDecode(zStream, zIndexes(g, N), tables.z);
+  const zSym = streamDecode(zStream, zIndexes(g, N), tables.z, 'the z stream (chunk ZSTR)');
   const zHat = zHatFromSymbols(zSym, g, N, tables.zMedians);
   const yHat = new Float32Array(g.yh * g.yw * M);
   const bands = new HyperBands(w, zHat, g, tiles);
@@ -171,7 +186,7 @@ export function decodeLatents(
     for (let c = 0; c < M; c++)
       for (let row = 0; row < r.height; row++)
         for (let col = 0; col < r.width; col++, k++) idx[k] = scaleIndex(hyper.scales[at(row, col) + c], SCALE_TABLE);
-    const sym = ransDecode(yStreams[t], idx, yTable());
+    const sym = streamDecode(yStreams[t], idx, yTable(), `the y stream of tile ${t} (chunk YTIL)`);
     k = 0;
     for (let c = 0; c < M; c++)
       for (let row = 0; row < r.height; row++)
