@@ -3,6 +3,8 @@ import { mkdtempSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { rasterToFloatRegion, type RasterImage } from '../src/core/image/raster';
+import { readImage } from '../src/core/image/read';
 
 export const ROOT = resolve(__dirname, '..');
 export const KODAK = resolve(ROOT, '..', 'shared', 'datasets', 'kodak');
@@ -33,4 +35,13 @@ export function runCli(args: string[], opts: { env?: Record<string, string> } = 
       res({ code: code ?? -1, stdout, stderr, peakRssMb: m ? Number(m[1]) : undefined });
     });
   });
+}
+
+/** An 8-bit raster of a region of a Kodak image (x, y, w, h in pixels; -1 for x/y centres it). */
+export async function kodakCrop(i: number, x: number, y: number, w: number, h: number): Promise<RasterImage> {
+  const { image } = await readImage(kodim(i));
+  const cx = x < 0 ? (image.width - w) >> 1 : x;
+  const cy = y < 0 ? (image.height - h) >> 1 : y;
+  const f = rasterToFloatRegion(image, cx, cy, w, h);
+  return { width: w, height: h, bitDepth: 8, data: Uint8Array.from(f, (v) => Math.round(v * 255)) };
 }

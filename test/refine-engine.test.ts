@@ -13,16 +13,9 @@ import { initBackend } from '../src/core/backend';
 import { decode, encode, synthesiseLatents } from '../src/core/codec';
 import { SgaiError } from '../src/core/errors';
 import { decodeSgai } from '../src/core/format';
-import { rasterToFloatRegion, type RasterImage } from '../src/core/image/raster';
-import { readImage } from '../src/core/image/read';
+import type { RasterImage } from '../src/core/image/raster';
 import { loadModelFromPath, type LoadedModel } from '../src/core/model/registry';
-import { TEST_MODEL_PATH, kodim } from './helpers';
-
-async function centreCrop(i: number, size = 128): Promise<RasterImage> {
-  const { image } = await readImage(kodim(i));
-  const x = rasterToFloatRegion(image, (image.width - size) >> 1, (image.height - size) >> 1, size, size);
-  return { width: size, height: size, bitDepth: 8, data: Uint8Array.from(x, (v) => Math.round(v * 255)) };
-}
+import { TEST_MODEL_PATH, kodakCrop } from './helpers';
 
 describe('refinement engine', () => {
   let model: LoadedModel;
@@ -30,7 +23,7 @@ describe('refinement engine', () => {
   beforeAll(async () => {
     await initBackend('wasm');
     model = loadModelFromPath(TEST_MODEL_PATH);
-    for (let i = 1; i <= 24; i++) crops.push(await centreCrop(i));
+    for (let i = 1; i <= 24; i++) crops.push(await kodakCrop(i, -1, -1, 128, 128));
   });
 
   it('never worse than unrefined, refined files decode bit-exactly, lambda retargeting moves along the R-D curve (24 Kodak crops)', async () => {
@@ -87,10 +80,8 @@ describe('large photos', () => {
   it('are refined tile by tile (bounded memory) and still decode exactly', async () => {
     await initBackend('wasm');
     const model = loadModelFromPath(TEST_MODEL_PATH);
-    const { image } = await readImage(kodim(3));
     // 700x900 padded to 704x960: larger than the whole-image limit, so 2x2 refinement tiles.
-    const x = rasterToFloatRegion(image, 0, 0, 900, 700);
-    const big: RasterImage = { width: 900, height: 700, bitDepth: 8, data: Uint8Array.from(x, (v) => Math.round(v * 255)) };
+    const big = await kodakCrop(3, 0, 0, 900, 700);
     const progress: number[] = [];
     const r = await encode(big, { model, preview: false, keepLatents: true, refine: { method: 'ssl', iterations: 3, onProgress: (p) => progress.push(p.iteration) } });
     const f = r.refinement!;

@@ -2,12 +2,11 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../src/core/backend';
 import { decode, encode } from '../src/core/codec';
-import { rasterToFloatRegion, type RasterImage } from '../src/core/image/raster';
-import { readImage } from '../src/core/image/read';
+import type { RasterImage } from '../src/core/image/raster';
 import { psnr } from '../src/core/metrics/psnr';
 import { loadModelFromPath, type LoadedModel } from '../src/core/model/registry';
 import { encodeToTarget } from '../src/core/targets';
-import { TEST_MODEL_PATH, kodim } from './helpers';
+import { TEST_MODEL_PATH, kodakCrop } from './helpers';
 
 describe('quality targets', () => {
   let model: LoadedModel;
@@ -15,9 +14,7 @@ describe('quality targets', () => {
   beforeAll(async () => {
     await initBackend('wasm');
     model = loadModelFromPath(TEST_MODEL_PATH);
-    const { image } = await readImage(kodim(15));
-    const x = rasterToFloatRegion(image, 300, 200, 192, 192);
-    crop = { width: 192, height: 192, bitDepth: 8, data: Uint8Array.from(x, (v) => Math.round(v * 255)) };
+    crop = await kodakCrop(15, 300, 200, 192, 192);
   });
 
   it('a bpp target is met by searching the refinement lambda, and the reported numbers are the real file', async () => {
