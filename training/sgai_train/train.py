@@ -59,6 +59,15 @@ class StepDropLR:
 
 
 def parse_args(argv=None):
+    """Parsed args plus the set of option names given explicitly on the command line."""
+    args = _parser().parse_args(argv)
+    probe = _parser()
+    probe.set_defaults(**{k: None for k in vars(args)})
+    given = {k for k, v in vars(probe.parse_args(argv)).items() if v is not None}
+    return args, given
+
+
+def _parser():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--n", type=int, default=64)
     p.add_argument("--m", type=int, default=96)
@@ -82,7 +91,7 @@ def parse_args(argv=None):
     p.add_argument("--ckpt-every", type=int, default=0, help="also checkpoint every K steps (0: off)")
     p.add_argument("--stop-at", type=int, default=0, help="checkpoint and exit after this step (simulates a stop)")
     p.add_argument("--log-every", type=int, default=1)
-    return p.parse_args(argv)
+    return p
 
 
 def atomic_save(obj, path: str) -> None:
@@ -136,7 +145,7 @@ def _truncate_log(path: str, upto_step: int) -> None:
 
 
 def train(argv=None) -> Dict[str, Any]:
-    args = parse_args(argv)
+    args, given = parse_args(argv)
     torch.set_num_threads(args.threads)
     os.makedirs(args.run, exist_ok=True)
     ckpt_path = os.path.join(args.run, "last.pt")
@@ -147,8 +156,11 @@ def train(argv=None) -> Dict[str, Any]:
     if resume:
         ck = load_checkpoint(ckpt_path)
         stored = ck["args"]
+        # Only options given on this command line replace stored ones, so a bare
+        # resume (just --run) continues with the run's own settings.
         for k in RESUMABLE_OVERRIDES:
-            stored[k] = getattr(args, k)
+            if k in given or k == "run":
+                stored[k] = getattr(args, k)
         if args.lr is not None and args.lr != stored["lr"]:
             print(f"lr changed on resume: {stored['lr']} -> {args.lr}", flush=True)
             stored.setdefault("lr_history", [[0, stored["lr"]]]).append([ck["step"], args.lr])
@@ -156,7 +168,12 @@ def train(argv=None) -> Dict[str, Any]:
         args = argparse.Namespace(**stored)
     elif args.lr is None:
         args.lr = 1e-4
-    drop_at = args.lr_drop_at if args.lr_drop_at is not None else int(0.9 * args.steps)
+    if args.lr_drop_at is not None:
+        drop_at = args.lr_drop_at
+    elif resume and "steps" not in given:
+        drop_at = ck["scheduler"]["drop_at"]
+    else:
+        drop_at = int(0.9 * args.steps)
 
     # Seed everything before the model is built: its init draws from torch's RNG.
     random.seed(args.seed)
