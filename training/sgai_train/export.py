@@ -200,7 +200,12 @@ def export(ckpt: str, out: str, model_id: Optional[str] = None, dtype: str = "au
         card["compressaiReference"] = {"model": f"CompressAI mbt2018-mean quality {q} (N=128, M=192)",
                                        "bpp": bpp, "psnr": psnr, "rate": "real bitstreams"}
     if args.get("init_from"):
-        card["initFrom"] = os.path.basename(os.path.dirname(args["init_from"])) or args["init_from"]
+        card["initFrom"] = {"checkpoint": args["init_from"]}
+        if os.path.exists(args["init_from"]):
+            base = load_checkpoint(args["init_from"])
+            card["initFrom"].update({"steps": base["step"], "lambda": base["args"]["lmbda"],
+                                     "trainingSeconds": round(base.get("train_seconds", 0.0), 1)})
+            card["totalSteps"] = base["step"] + ck["step"]
     if extra_card:
         card.update(extra_card)
     card_path = os.path.splitext(out)[0] + ".json"

@@ -34,8 +34,11 @@ def _row(where, c):
     ref = c.get("compressaiReference")
     refs = f"{ref['bpp']:.3f} / {ref['psnr']:.2f}" if ref else "-"
     k = c.get("kodak", {})
+    steps = c.get("steps", "-")
+    if isinstance(c.get("initFrom"), dict) and "steps" in c["initFrom"]:
+        steps = f"{c['initFrom']['steps']} + {steps}"  # base run + fine-tune
     return (f"| `{c['id']}` | {where} | {c['N']}/{c['M']} | {c['lambda']} | {c.get('quality', '-')} | "
-            f"{c.get('steps', '-')} | {c.get('trainingTime', '-')} | {k.get('bpp', float('nan')):.4f} / "
+            f"{steps} | {c.get('trainingTime', '-')} | {k.get('bpp', float('nan')):.4f} / "
             f"{k.get('psnr', float('nan')):.2f} | {refs} | {c.get('dtype', '-')} |")
 
 
