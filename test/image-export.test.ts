@@ -4,7 +4,7 @@
  */
 import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import exifr from 'exifr';
 import sharp from 'sharp';
@@ -15,9 +15,8 @@ import { parseIcc } from '../src/core/image/icc';
 import { patchExif } from '../src/core/image/metadata';
 import type { ImageMetadata, RasterImage } from '../src/core/image/raster';
 import { readImage } from '../src/core/image/read';
+import { kodim } from './helpers';
 
-const KODAK = resolve(__dirname, '..', '..', 'shared', 'datasets', 'kodak');
-const kodim = (i: number): string => join(KODAK, `kodim${String(i).padStart(2, '0')}.png`);
 
 let dir: string;
 beforeAll(() => {

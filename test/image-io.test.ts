@@ -16,9 +16,8 @@ import { splicePng } from '../src/core/image/metadata';
 import { floatToRaster, pasteRegion, rasterToFloatRegion, type RasterImage } from '../src/core/image/raster';
 import { readImage } from '../src/core/image/read';
 import { mulberry32 as rng } from './seeded-random';
+import { kodim } from './helpers';
 
-const KODAK = resolve(__dirname, '..', '..', 'shared', 'datasets', 'kodak');
-const kodim = (i: number): string => join(KODAK, `kodim${String(i).padStart(2, '0')}.png`);
 
 let dir: string;
 beforeAll(() => {

@@ -22,9 +22,8 @@ const PREVIEW_MAX_SIDE = 256;
  * Preview bytes: about 4 % of the coded streams, between 1 and 6 KB, so the preview that lets a
  * viewer show a photo at once never dominates a small file.
  */
-function previewBudget(lat: { zStream: Uint8Array; yStreams: Uint8Array[] }): number {
-  const streams = lat.zStream.length + lat.yStreams.reduce((a, s) => a + s.length, 0);
-  return Math.round(Math.min(6000, Math.max(1000, 0.04 * streams)));
+function previewBudget(streamBytes: number): number {
+  return Math.round(Math.min(6000, Math.max(1000, 0.04 * streamBytes)));
 }
 
 export interface ModelChoice {
@@ -78,7 +77,6 @@ export function resolveModel(choice: ModelChoice): LoadedModel {
   return loadModel(defaultModel(choice.modelDirs).model);
 }
 
-
 export async function encode(image: RasterImage, options: EncodeOptions = {}): Promise<EncodeResult> {
   const model = resolveModel(options);
   const w = model.weights;
@@ -106,6 +104,7 @@ export async function encode(image: RasterImage, options: EncodeOptions = {}): P
     z = refinement.z;
   }
   const lat = encodeLatents(w, y, z, g, options.onProgress, options.signal);
+  const streamBytes = lat.zStream.length + lat.yStreams.reduce((a, s) => a + s.length, 0);
   const meta = options.metadata ?? {};
   const file: SgaiFile = {
     header: {
@@ -126,11 +125,10 @@ export async function encode(image: RasterImage, options: EncodeOptions = {}): P
     exif: meta.exif,
     xmp: meta.xmp,
     refine: refinement ? refineRecord(refinement, options.refine!) : undefined, // no refn chunk: not refined
-    preview: options.preview === false ? undefined : await makePreview(image, PREVIEW_MAX_SIDE, previewBudget(lat)),
+    preview: options.preview === false ? undefined : await makePreview(image, PREVIEW_MAX_SIDE, previewBudget(streamBytes)),
   };
   const bytes = encodeSgai(file);
   const breakdown = sizeBreakdown(bytes);
-  const streamBytes = lat.zStream.length + lat.yStreams.reduce((a, s) => a + s.length, 0);
   const stats: EncodeStats = {
     width: image.width,
     height: image.height,
