@@ -32,17 +32,22 @@ RESUMABLE_OVERRIDES = ("run", "steps", "lr_drop_at", "threads", "ckpt_minutes", 
 
 
 class StepDropLR:
-    """lr = base until step `drop_at`, then base * gamma.
+    """lr = base until step `drop_at`, then base * gamma; optional linear warm-up.
 
-    A hand-rolled schedule (instead of MultiStepLR) so that --steps/--lr-drop-at
+    The warm-up (first `warmup` steps ramp from base/warmup to base) matters
+    for a warm start (fine-tune, widened model): fresh Adam moments make the
+    first steps move every weight by ~lr, which wrecks a trained model at
+    lr 5e-4. A hand-rolled schedule (instead of MultiStepLR) so that --steps/--lr-drop-at
     can be changed when a run is resumed: the lr is a pure function of step.
     """
 
-    def __init__(self, optimizer, base_lr: float, drop_at: int, gamma: float = 0.1):
+    def __init__(self, optimizer, base_lr: float, drop_at: int, gamma: float = 0.1, warmup: int = 0):
         self.optimizer, self.base_lr, self.drop_at, self.gamma = optimizer, base_lr, int(drop_at), gamma
+        self.warmup = int(warmup)
 
     def lr_at(self, step: int) -> float:
-        return self.base_lr * (self.gamma if step >= self.drop_at else 1.0)
+        ramp = min(1.0, (step + 1) / self.warmup) if self.warmup > 0 else 1.0
+        return self.base_lr * ramp * (self.gamma if step >= self.drop_at else 1.0)
 
     def apply(self, step: int) -> float:
         lr = self.lr_at(step)
@@ -51,11 +56,12 @@ class StepDropLR:
         return lr
 
     def state_dict(self) -> Dict[str, Any]:
-        return {"base_lr": self.base_lr, "drop_at": self.drop_at, "gamma": self.gamma}
+        return {"base_lr": self.base_lr, "drop_at": self.drop_at, "gamma": self.gamma, "warmup": self.warmup}
 
     def load_state_dict(self, d: Dict[str, Any]) -> None:
         self.base_lr, self.gamma = d["base_lr"], d["gamma"]
         self.drop_at = d["drop_at"]
+        self.warmup = int(d.get("warmup", 0))
 
 
 def parse_args(argv=None):
@@ -81,6 +87,7 @@ def _parser():
     p.add_argument("--crop", type=int, default=256)
     p.add_argument("--lr", type=float, default=None,
                    help="network Adam lr (default 1e-4; given on a resume it replaces the stored one)")
+    p.add_argument("--warmup", type=int, default=0, help="linear lr warm-up steps (warm starts)")
     p.add_argument("--aux-lr", type=float, default=1e-3)
     p.add_argument("--clip", type=float, default=1.0)
     p.add_argument("--no-photos", action="store_true", help="train-pack crops only (no crops of train/ photos)")
@@ -188,7 +195,7 @@ def train(argv=None) -> Dict[str, Any]:
     model.to(dev).train()
     opt = torch.optim.Adam(model.network_parameters(), lr=args.lr)
     aux_opt = torch.optim.Adam(model.aux_parameters(), lr=args.aux_lr)
-    sched = StepDropLR(opt, args.lr, drop_at)
+    sched = StepDropLR(opt, args.lr, drop_at, warmup=getattr(args, "warmup", 0))
     data = TrainData(args.seed, crop=args.crop, use_photos=not args.no_photos, limit=args.data_limit)
 
     step, epoch, pos, train_s = 0, 0, 0, 0.0
