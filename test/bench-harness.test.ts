@@ -10,7 +10,8 @@ import { join } from 'node:path';
 import sharp from 'sharp';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { RasterImage } from '../src/core/image/raster';
-import type { BenchSummary } from '../bench/rd/harness';
+import { widthFamilies, type BenchSummary } from '../bench/rd/harness';
+import { defaultModel, type InstalledModel, type ModelCard } from '../src/core/model/registry';
 import { encodeJpeg, findJpegAtSize } from '../bench/rd/jpeg-match';
 import { decodePnm, encodePpm, which } from '../bench/rd/tools';
 import { ROOT, tempDir } from './helpers';
@@ -184,5 +185,29 @@ describe('PNM helpers', () => {
     const hdr = Buffer.from('P5\n# comment\n2 1\n65535\n', 'ascii');
     const g = decodePnm(Buffer.concat([hdr, Buffer.from([0xff, 0xff, 0x00, 0x00])]));
     expect(Array.from(g.data)).toEqual([255, 255, 255, 0, 0, 0]);
+  });
+});
+
+describe('sgai curves per model width', () => {
+  const card = (id: string, N: number, M: number, lambda: number) =>
+    ({ card: { id, N, M, lambda } as ModelCard, weightsPath: `${id}.safetensors`, dir: '/models' }) satisfies InstalledModel;
+
+  it('gives compact and standard models their own curve; the default width keeps the plain id', () => {
+    const def = defaultModel().model.card;
+    const other = def.N === 128 ? [64, 96] : [128, 192];
+    const fams = widthFamilies([
+      card('a', def.N, def.M, 0.0067), card('b', other[0], other[1], 0.0067),
+      card('c', def.N, def.M, 0.0018), card('d', other[0], other[1], 0.025),
+    ], []);
+    expect(fams.map((f) => f.suffix)).toEqual(['', `-n${other[0]}m${other[1]}`]);
+    expect(fams[0].models.map((m) => m.card.id)).toEqual(['a', 'c']);
+    expect(fams[1].models.map((m) => m.card.id)).toEqual(['b', 'd']);
+    expect(fams[1].label).toContain(`N=${other[0]}/M=${other[1]}`);
+  });
+
+  it('keeps one plain curve when every model has the same width', () => {
+    const fams = widthFamilies([card('a', 64, 96, 0.0067), card('b', 64, 96, 0.013)], []);
+    expect(fams).toHaveLength(1);
+    expect(fams[0].suffix).toBe('');
   });
 });

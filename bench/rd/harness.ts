@@ -14,7 +14,7 @@ import { readImage } from '../../src/core/image/read';
 import { bdQuality, bdRate, type BdMethod, type RdPoint } from '../../src/core/metrics/bd';
 import { MSSSIM_MIN_SIDE, msssimDb, msssimRgb, msssimY, psnrY } from '../../src/core/metrics/msssim';
 import { psnr } from '../../src/core/metrics/psnr';
-import { listModels, TEST_MODELS_DIR, type InstalledModel } from '../../src/core/model/registry';
+import { defaultModel, listModels, TEST_MODELS_DIR, type InstalledModel } from '../../src/core/model/registry';
 import { classicCodecs, SGAI_VARIANTS, sgaiCodec, to8bit, type Codec, type ModelInfo, type Setting, type SourceImage } from './codecs';
 import { writePlots } from './plots';
 import { PUBLISHED_KODAK, PUBLISHED_SOURCE } from './published';
@@ -194,6 +194,34 @@ function writeAtomic(path: string, text: string): void {
   renameSync(tmp, path);
 }
 
+/**
+ * Trained models grouped by width (N/M): one R-D curve per width, since a compact and a standard
+ * model at the same lambda are different codecs. The default model's width keeps the plain codec
+ * ids ('sgai', 'sgai-sgaplus'); other widths get a suffix such as '-n128m192'.
+ */
+export function widthFamilies(trained: InstalledModel[], extraDirs: string[]): { models: InstalledModel[]; suffix: string; label: string }[] {
+  if (!trained.length) return [];
+  const byWidth = new Map<string, InstalledModel[]>();
+  for (const m of trained) {
+    const k = `${m.card.N}/${m.card.M}`;
+    byWidth.set(k, [...(byWidth.get(k) ?? []), m]);
+  }
+  if (byWidth.size === 1) return [{ models: trained, suffix: '', label: '' }];
+  let defaultWidth: string | undefined;
+  try {
+    const d = defaultModel(extraDirs).model.card;
+    defaultWidth = `${d.N}/${d.M}`;
+  } catch {
+    defaultWidth = undefined;
+  }
+  const keys = [...byWidth.keys()].sort((a, b) => (a === defaultWidth ? -1 : b === defaultWidth ? 1 : a.localeCompare(b)));
+  if (!defaultWidth || !byWidth.has(defaultWidth)) defaultWidth = keys[0];
+  return keys.map((k) => {
+    const [n, m] = k.split('/');
+    return { models: byWidth.get(k) ?? [], suffix: k === defaultWidth ? '' : `-n${n}m${m}`, label: `, N=${n}/M=${m}` };
+  });
+}
+
 const finiteOrNull = (v: number): number | null => (Number.isFinite(v) ? v : null);
 const safeName = (s: string): string => s.replace(/[^A-Za-z0-9._+-]/g, '_');
 
@@ -206,9 +234,12 @@ export function buildCodecs(o: BenchOptions): Codec[] {
   const useTest = o.testModel === 'yes' || ((o.testModel ?? 'auto') === 'auto' && trained.length === 0);
   const test = useTest ? listModels([TEST_MODELS_DIR]).filter((m) => resolve(m.dir) === testDir) : [];
   const list: Codec[] = classicCodecs();
+  const families = widthFamilies(trained, o.modelDirs ?? []);
   for (const v of SGAI_VARIANTS) {
     const suffix = v.id.slice('sgai'.length);
-    if (trained.length) list.push(sgaiCodec({ variant: v, models: trained, id: v.id, label: v.label, backend, isTest: false }));
+    for (const f of families) {
+      list.push(sgaiCodec({ variant: v, models: f.models, id: `${v.id}${f.suffix}`, label: `${v.label}${f.label}`, backend, isTest: false }));
+    }
     if (test.length) {
       list.push(sgaiCodec({ variant: v, models: test, id: `sgai-test${suffix}`, label: `${v.label}, TEST MODEL (not trained)`, backend, isTest: true }));
     }
