@@ -137,6 +137,34 @@ def update_registry(models_dir: str, card: dict, file_name: str, card_name: str)
     return path
 
 
+def lineage(ckpt: str) -> List[dict]:
+    """The run behind a checkpoint and every run it was started from, newest first.
+
+    A fine-tune names its base in args.init_from; a widened checkpoint (widen.py) names the
+    narrower checkpoint it was made from. Each entry: checkpoint, N, M, lambda, steps,
+    trainingSeconds (of that run alone), and "widened": true for a widening step.
+    """
+    from .train import load_checkpoint
+
+    chain: List[dict] = []
+    seen = set()
+    path: Optional[str] = ckpt
+    while path and os.path.exists(path) and path not in seen:
+        seen.add(path)
+        ck = load_checkpoint(path)
+        if "widened_from" in ck:
+            chain.append({"checkpoint": path, "widened": True, "N": ck.get("N"), "M": ck.get("M"),
+                          "fromN": ck.get("from_N"), "fromM": ck.get("from_M"), "steps": 0, "trainingSeconds": 0.0})
+            path = ck["widened_from"]
+            continue
+        a = ck.get("args", {})
+        chain.append({"checkpoint": path, "N": a.get("n"), "M": a.get("m"), "lambda": a.get("lmbda"),
+                      "steps": ck.get("step", 0), "trainingSeconds": round(ck.get("train_seconds", 0.0), 1),
+                      "hardware": ck.get("hardware")})
+        path = a.get("init_from")
+    return chain
+
+
 def export(ckpt: str, out: str, model_id: Optional[str] = None, dtype: str = "auto", registry: bool = True,
            threads: int = 1, kodak_limit: int = 0, extra_card: Optional[dict] = None) -> dict:
     from .evaluate import evaluate
@@ -199,13 +227,17 @@ def export(ckpt: str, out: str, model_id: Optional[str] = None, dtype: str = "au
         bpp, psnr = COMPRESSAI_MBT2018_MEAN[q]
         card["compressaiReference"] = {"model": f"CompressAI mbt2018-mean quality {q} (N=128, M=192)",
                                        "bpp": bpp, "psnr": psnr, "rate": "real bitstreams"}
-    if args.get("init_from"):
-        card["initFrom"] = {"checkpoint": args["init_from"]}
-        if os.path.exists(args["init_from"]):
-            base = load_checkpoint(args["init_from"])
-            card["initFrom"].update({"steps": base["step"], "lambda": base["args"]["lmbda"],
-                                     "trainingSeconds": round(base.get("train_seconds", 0.0), 1)})
-            card["totalSteps"] = base["step"] + ck["step"]
+    chain = lineage(ckpt)
+    if len(chain) > 1:
+        parent = chain[1]
+        card["initFrom"] = {"checkpoint": args["init_from"], **{k: parent[k] for k in ("steps", "lambda", "N", "M") if k in parent}}
+        if "trainingSeconds" in parent:
+            card["initFrom"]["trainingSeconds"] = parent["trainingSeconds"]
+        card["lineage"] = chain
+        card["totalSteps"] = sum(c.get("steps", 0) for c in chain)
+        total_s = sum(c.get("trainingSeconds", 0.0) for c in chain)
+        card["totalTrainingSeconds"] = round(total_s, 1)
+        card["totalTrainingTime"] = fmt_duration(total_s)
     if extra_card:
         card.update(extra_card)
     card_path = os.path.splitext(out)[0] + ".json"

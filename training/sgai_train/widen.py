@@ -151,7 +151,9 @@ def main(argv: Optional[List[str]] = None) -> None:
     a = p.parse_args(argv)
     small = load_model_from_checkpoint(a.src)
     big = widen(small, a.n, a.m, a.seed)
-    atomic_save({"model": big.state_dict(), "widened_from": a.src, "from_N": small.N, "from_M": small.M}, a.out)
+    # The source path is kept so that an export can trace the model's whole training history.
+    atomic_save({"model": big.state_dict(), "widened_from": a.src, "from_N": small.N, "from_M": small.M,
+                 "N": a.n, "M": a.m, "seed": a.seed}, a.out)
     print(f"widened N={small.N}/M={small.M} -> N={a.n}/M={a.m}: {a.out}")
 
 

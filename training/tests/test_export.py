@@ -49,3 +49,27 @@ def test_export_card_registry_and_reload(tmp_path):
     assert meta["architecture"] == "mean-scale-hyperprior"
     reloaded = load_exported(out)
     assert torch.equal(reloaded.g_a[0].weight, torch.from_numpy(tensors["g_a.0.weight"].astype(np.float32)))
+
+
+def test_card_traces_widening_and_fine_tuning(tmp_path):
+    from sgai_train.widen import main as widen_main
+
+    common = ["--crop", "64", "--batch", "2", "--data-limit", "4", "--device", "cpu"]
+    base = str(tmp_path / "base")
+    train(["--n", "8", "--m", "12", "--steps", "3", "--lmbda", "0.0067", "--run", base] + common)
+    wide = str(tmp_path / "wide.pt")
+    widen_main(["--from", os.path.join(base, "last.pt"), "--n", "16", "--m", "24", "--out", wide])
+    std = str(tmp_path / "std")
+    train(["--n", "16", "--m", "24", "--steps", "2", "--lmbda", "0.0067", "--init-from", wide, "--warmup", "2",
+           "--run", std] + common)
+    ft = str(tmp_path / "ft")
+    train(["--n", "16", "--m", "24", "--steps", "1", "--lmbda", "0.025", "--init-from", os.path.join(std, "last.pt"),
+           "--run", ft] + common)
+    card = export(os.path.join(ft, "last.pt"), str(tmp_path / "m" / "x.safetensors"), kodak_limit=1)
+    chain = card["lineage"]
+    assert [c.get("steps") for c in chain] == [1, 2, 0, 3]
+    assert [(c["N"], c["M"]) for c in chain] == [(16, 24), (16, 24), (16, 24), (8, 12)]
+    assert chain[2]["widened"] and (chain[2]["fromN"], chain[2]["fromM"]) == (8, 12)
+    assert [c.get("lambda") for c in chain if not c.get("widened")] == [0.025, 0.0067, 0.0067]
+    assert card["initFrom"]["steps"] == 2 and card["totalSteps"] == 6
+    assert card["totalTrainingSeconds"] >= sum(c["trainingSeconds"] for c in chain) - 0.2
