@@ -10,10 +10,14 @@ import glob
 import json
 import os
 
-from .export import COMPRESSAI_MBT2018_MEAN, QUALITY_LAMBDAS
+from typing import Dict, List
+
+from .export import COMPRESSAI_MBT2018_MEAN, QUALITY_LAMBDAS, fmt_duration
 from .make_test_model import OUT as TEST_MODEL, REPO
 
 DOC = os.path.join(REPO, "docs", "models.md")
+REAL_SUMMARY = os.path.join(REPO, "bench", "results", "kodak", "summary.json")
+WIDTH_RESULTS = os.path.join(REPO, "bench", "results", "width-equal-time")
 
 
 def _cards():
@@ -30,50 +34,164 @@ def _cards():
     return cards
 
 
-def _row(where, c):
+def _real_file_numbers(summary_path: str) -> Dict[str, dict]:
+    """Kodak numbers of real .sgai files per model id from a bench:rd summary (unrefined codec).
+
+    Only kept when the benchmarked weights are the current ones (sha256 prefix in the
+    codec's version record), so the doc never shows a number from an older export.
+    """
+    if not os.path.exists(summary_path):
+        return {}
+    with open(summary_path) as f:
+        s = json.load(f)
+    out: Dict[str, dict] = {}
+    for c in s.get("codecs", []):
+        if c.get("kind") != "sgai" or "sgaplus" in c["id"] or c["id"].startswith("sgai-test"):
+            continue
+        for p in c.get("curve", []):
+            ver = c.get("versions", {}).get(f"model:{p['setting']}", "")
+            out[p["setting"]] = {"bpp": p["bpp"], "psnr": p["psnrRgb"], "images": p["images"],
+                                 "sha": ver.rsplit(" ", 1)[-1] if "sha256" in ver else "",
+                                 "generatedAt": s.get("generatedAt", ""), "backend": c.get("versions", {}).get("backend", "")}
+    return out
+
+
+def _training_cell(c: dict) -> str:
+    total = c.get("totalSteps")
+    if total and total != c.get("steps"):
+        return f"{c['steps']} (of {total}) / {c.get('trainingTime', '-')} (of {c.get('totalTrainingTime', '-')})"
+    return f"{c.get('steps', '-')} / {c.get('trainingTime', '-')}"
+
+
+def _row(where: str, c: dict, real: Dict[str, dict]) -> str:
     ref = c.get("compressaiReference")
     refs = f"{ref['bpp']:.3f} / {ref['psnr']:.2f}" if ref else "-"
     k = c.get("kodak", {})
-    steps = c.get("steps", "-")
-    if isinstance(c.get("initFrom"), dict) and "steps" in c["initFrom"]:
-        steps = f"{c['initFrom']['steps']} + {steps}"  # base run + fine-tune
-    return (f"| `{c['id']}` | {where} | {c['N']}/{c['M']} | {c['lambda']} | {c.get('quality', '-')} | "
-            f"{steps} | {c.get('trainingTime', '-')} | {k.get('bpp', float('nan')):.4f} / "
-            f"{k.get('psnr', float('nan')):.2f} | {refs} | {c.get('dtype', '-')} |")
+    r = real.get(c["id"])
+    if r and c.get("sha256", "").startswith(r["sha"]) and r["sha"]:
+        files = f"**{r['bpp']:.4f} / {r['psnr']:.2f}**"
+    elif where == "resources/models":
+        files = "not measured for this export"
+    else:
+        files = "-"
+    q = c.get("quality", "-")
+    return (f"| `{c['id']}` | {c['N']}/{c['M']} | {c['lambda']} (q{q}) | {files} | "
+            f"{k.get('bpp', float('nan')):.4f} / {k.get('psnr', float('nan')):.2f} | {refs} | {_training_cell(c)} | {c.get('dtype', '-')} |")
 
 
-def render(status: str = "") -> str:
+def _lineage_line(c: dict) -> str:
+    chain = c.get("lineage")
+    extra = f" {c['history']}" if c.get("history") else ""
+    if not chain:
+        return f"- `{c['id']}`: one run from scratch, {c.get('steps')} steps, {c.get('trainingTime')}.{extra}"
+    parts = []
+    for e in reversed(chain):  # oldest first
+        if e.get("widened"):
+            parts.append(f"widened {e['fromN']}/{e['fromM']} → {e['N']}/{e['M']} (function-preserving, `sgai_train.widen`)")
+        else:
+            secs = e.get("trainingSeconds", 0.0)
+            parts.append(f"{e['N']}/{e['M']} λ={e['lambda']}: {e['steps']} steps ({fmt_duration(secs)})")
+    return f"- `{c['id']}`: " + " → ".join(parts) + f"; {c.get('totalSteps')} steps, {c.get('totalTrainingTime')} in all.{extra}"
+
+
+def _width_section(results_dir: str) -> List[str]:
+    files = sorted(glob.glob(os.path.join(results_dir, "lambda-*.json")))
+    if not files:
+        return ["Not measured yet: `npm run bench:width` (needs a compact and a standard model at the same λ)."]
+    out: List[str] = []
+    for path in files:
+        with open(path) as f:
+            w = json.load(f)
+        res = w["results"]
+        out += [
+            f"λ = {w['lambda']}, SGA+ method `{w['method']}` (seed {w['seed']}), {len(w['images'])} Kodak images "
+            f"({w['crop']} centre crops: {', '.join(i.split()[0] for i in w['images'])}), tfjs {w['backend']}, "
+            f"{w['cpu']}; real .sgai files (preview included). Measured {w['generatedAt'][:16].replace('T', ' ')} UTC "
+            f"with `{w['command']}`; raw numbers in `{os.path.relpath(path, REPO)}`.",
+            "",
+            "Seconds per SGA+ iteration on the first image: "
+            + ", ".join(f"`{r['model']}` {r['secondsPerIteration']:.3f} s" for r in res) + ".",
+            "",
+            "| SGA+ time per image | " + " | ".join(f"`{r['model']}` iterations / bpp / PSNR / loss" for r in res) + " |",
+            "|---|" + "---|" * len(res),
+        ]
+        for i, b in enumerate(w["budgetsSeconds"]):
+            cells = []
+            for r in res:
+                e = r["budgets"][i]
+                m = e["mean"]
+                cells.append(f"{e['iterations']} / {m['bpp']:.4f} / {m['psnr']:.2f} / {m['loss']:.4f}")
+            label = "0 (unrefined)" if b == 0 else f"{b:g} s (took {max(r['budgets'][i]['mean']['refineSeconds'] for r in res):.1f} s)"
+            out.append(f"| {label} | " + " | ".join(cells) + " |")
+        out += ["", "*loss* = λ·255²·MSE + bpp of the real file (the quantity SGA+ minimises; lower is better), mean "
+                "over the images. At one λ both models trade rate against distortion the same way, so the loss "
+                "ranks them even when neither has both lower bpp and higher PSNR.", ""]
+    return out
+
+
+def render(status: str = "", real_path: str = REAL_SUMMARY, width_dir: str = WIDTH_RESULTS) -> str:
     cards = _cards()
+    real = _real_file_numbers(real_path)
     hw = sorted({c.get("hardware", "") for _, c in cards if c.get("hardware")})
+    shipped = [c for w, c in cards if w == "resources/models"]
     lines = [
         "# Models",
         "",
         "Learned codec weights for sgai: mean-scale hyperprior (Minnen et al. 2018 without the context model;",
         "architecture in `shared/docs/sgaplus-method.md` section 2), trained with `training/` (see",
         "`training/README.md`). This page is generated by `python3 -m sgai_train.models_doc` from the model",
-        "cards (`<id>.json` beside each `<id>.safetensors`).",
+        "cards (`<id>.json` beside each `<id>.safetensors`), the R-D benchmark (`npm run bench:rd`) and the",
+        "width benchmark (`npm run bench:width`).",
         "",
         "**Read this first.** These models were trained for a few thousand steps on a shared 2-core CPU",
-        "(PyTorch 1.13, 1 thread). CompressAI's mbt2018-mean models were trained for millions of steps on",
-        "GPUs (Vimeo-90K). Ours are therefore far weaker than CompressAI's at the same lambda: the right-hand",
-        "columns show the gap. They are real, working codecs for developing and testing the app, not",
-        "competitive ones. Our Kodak numbers use the *estimated* rate (likelihoods); CompressAI's are real",
-        "bitstreams (the estimate is slightly lower than a real bitstream).",
+        "(PyTorch 1.13, 1 thread per run; no GPU was lent to this project's sessions). CompressAI's",
+        "mbt2018-mean models were trained for millions of steps on GPUs (Vimeo-90K). Ours are therefore far",
+        "weaker than CompressAI's at the same λ: the CompressAI column shows the gap. They are real, working",
+        "codecs for developing and testing the app, not competitive ones.",
         "",
-        "| id | where | N/M | λ | quality | steps | training time | Kodak est. bpp / PSNR (dB) | CompressAI mbt2018-mean bpp / PSNR | dtype |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "## Shipped models",
+        "",
+        "Two widths, each at the same λ grid: *compact* N=64/M=96 (`c64`) and *standard* N=128/M=192 (`s128`,",
+        "the paper's base). An SGA+ iteration costs roughly in proportion to the width squared (measured below),",
+        "which is why both exist.",
+        "",
+        "| id | N/M | λ (CompressAI quality) | **Kodak, real .sgai files: bpp / PSNR (dB)** | Kodak est. (PyTorch): bpp / PSNR | CompressAI mbt2018-mean bpp / PSNR | steps / training time (this run, of all) | dtype |",
+        "|---|---|---|---|---|---|---|---|",
     ]
-    lines += [_row(w, c) for w, c in cards]
+    lines += [_row(w, c, real) for w, c in cards]
+    measured = sorted({r["generatedAt"][:16].replace("T", " ") for k, r in real.items() if any(c["id"] == k for c in shipped)})
     lines += [
         "",
-        "Columns: *steps* = optimiser steps of batch 8 (256x256 crops; the test model used 128x128);",
-        "*training time* = summed step time of that run (a fine-tuned model's time excludes its base run);",
-        "Kodak = mean over the 24 images, PSNR-RGB on clipped, 8-bit-rounded reconstructions,",
-        "replicate-padded to a multiple of 64, rate from the likelihoods. *quality* = the CompressAI quality",
-        "index whose λ matches. Fine-tuned models (`initFrom` in the card) start from the λ=0.0067 compact run.",
+        "Columns. *Real .sgai files*: the TypeScript codec (tfjs "
+        + ("/".join(sorted({r['backend'] for r in real.values()})) or "wasm")
+        + ") encodes each of the 24 Kodak images to a file (preview chunk included), decodes",
+        "it, and the mean bpp (file bytes × 8 / pixels) and mean PSNR-RGB (8-bit) are shown; measured by",
+        f"`npm run bench:rd -- --codecs sgai,sgai-n128m192` ({', '.join(measured) or 'not run'} UTC; numbers in",
+        "`bench/results/kodak/summary.json`), only shown when the benchmarked weights' sha256 matches the card.",
+        "*Est.*: the PyTorch evaluation at export (rate from the likelihoods, no file). *CompressAI*: the",
+        "published Kodak numbers of mbt2018-mean at the same λ (real bitstreams; their models are N=128/M=192",
+        "for q1-4, N=192/M=320 for q5-8). *steps*: optimiser steps of batch 8 (256x256 crops; the test model",
+        "128x128); for a derived model, this run's steps and time and, in brackets, those of its whole lineage.",
         "",
         "Hardware: " + ("; ".join(hw) if hw else "-"),
         "",
+        "## How each model was trained",
+        "",
+    ]
+    lines += [_lineage_line(c) for _, c in cards]
+    lines += [
+        "",
+        "Standard models start from a trained compact checkpoint widened to N=128/M=192 without changing its",
+        "output (`python3 -m sgai_train.widen`: new channels start silent, old ones keep their weights), then",
+        "train at full width; a few hundred standard steps from scratch would give a useless codec on this CPU.",
+        "Other λs are fine-tunes of the λ=0.0067 model of the same width (lr 1e-4 with a 20-step warm-up, ×0.1",
+        "for the last 10 %).",
+        "",
+        "## Standard vs compact at equal SGA+ CPU time",
+        "",
+    ]
+    lines += _width_section(width_dir)
+    lines += [
         "## CompressAI mbt2018-mean reference (Kodak, real bitstreams; N=128, M=192 for q1-4, 192/320 for q5-8)",
         "",
         "| quality | λ | bpp | PSNR (dB) |",
@@ -94,7 +212,8 @@ def render(status: str = "") -> str:
         "  dtype F16 when the measured Kodak PSNR drop against F32 is below 0.01 dB (see `fp16Check` in the card).",
         "- `resources/models/<id>.json`: model card {id, architecture, N, M, lambda, quality, steps, batch, crop,",
         "  trainingData, hardware, trainingTime, trainingSeconds, kodak {bpp, psnr, measuredWith}, fp16Check,",
-        "  dtype, sha256 (of the .safetensors), file, exportedAt, note, compressaiReference, initFrom?}.",
+        "  dtype, sha256 (of the .safetensors), file, exportedAt, note, compressaiReference, initFrom?, lineage?,",
+        "  totalSteps?, totalTrainingSeconds?, totalTrainingTime?} (lineage: every run the model descends from).",
         "- `resources/models/registry.json`: {default, models: [{id, file, card, N, M, lambda, quality}]}.",
         "- `test/fixtures/models/sgai-test-n32m48.*`: seeded N=32/M=48 test model (tests only, not shipped),",
         "  and `test/fixtures/parity/` the PyTorch reference tensors for it.",
