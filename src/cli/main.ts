@@ -198,7 +198,10 @@ async function main(argv: string[]): Promise<number> {
       let r: EncodeResult;
       if (target) {
         const { image, meta } = await readImage(input);
-        const family = values.model ? [model] : listModels().filter((m) => m.dir !== TEST_MODELS_DIR).map(loadModel);
+        // The models of the chosen model's width (compact or standard): one rate point each.
+        const family = values.model
+          ? [model]
+          : listModels().filter((m) => m.dir !== TEST_MODELS_DIR && m.card.N === model.card.N && m.card.M === model.card.M).map(loadModel);
         const t = await encodeToTarget(image, target, family.length ? family : [model], { ...common, metadata: meta });
         progress.finish();
         for (const p of t.probes) {
