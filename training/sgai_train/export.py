@@ -158,9 +158,12 @@ def lineage(ckpt: str) -> List[dict]:
             path = ck["widened_from"]
             continue
         a = ck.get("args", {})
-        chain.append({"checkpoint": path, "N": a.get("n"), "M": a.get("m"), "lambda": a.get("lmbda"),
-                      "steps": ck.get("step", 0), "trainingSeconds": round(ck.get("train_seconds", 0.0), 1),
-                      "hardware": ck.get("hardware")})
+        entry = {"checkpoint": path, "N": a.get("n"), "M": a.get("m"), "lambda": a.get("lmbda"),
+                 "steps": ck.get("step", 0), "trainingSeconds": round(ck.get("train_seconds", 0.0), 1),
+                 "hardware": ck.get("hardware")}
+        if a.get("latent_gain_applied") is not None:
+            entry["latentGain"] = a["latent_gain_applied"]
+        chain.append(entry)
         path = a.get("init_from")
     return chain
 

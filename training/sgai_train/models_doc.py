@@ -90,7 +90,8 @@ def _lineage_line(c: dict) -> str:
             parts.append(f"widened {e['fromN']}/{e['fromM']} → {e['N']}/{e['M']} (function-preserving, `sgai_train.widen`)")
         else:
             secs = e.get("trainingSeconds", 0.0)
-            parts.append(f"{e['N']}/{e['M']} λ={e['lambda']}: {e['steps']} steps ({fmt_duration(secs)})")
+            gain = f", latents ×{e['latentGain']:g} first (`sgai_train.latent_gain`)" if e.get("latentGain") else ""
+            parts.append(f"{e['N']}/{e['M']} λ={e['lambda']}: {e['steps']} steps ({fmt_duration(secs)}{gain})")
     return f"- `{c['id']}`: " + " → ".join(parts) + f"; {c.get('totalSteps')} steps, {c.get('totalTrainingTime')} in all.{extra}"
 
 

@@ -87,6 +87,9 @@ def _parser():
     p.add_argument("--crop", type=int, default=256)
     p.add_argument("--lr", type=float, default=None,
                    help="network Adam lr (default 1e-4; given on a resume it replaces the stored one)")
+    p.add_argument("--latent-gain", default=None,
+                   help="with --init-from: scale the latents by this gain first, or 'auto' to pick the gain "
+                        "with the lowest loss at --lmbda on a few training batches (moves a model to another rate)")
     p.add_argument("--warmup", type=int, default=0, help="linear lr warm-up steps (warm starts)")
     p.add_argument("--aux-lr", type=float, default=1e-3)
     p.add_argument("--clip", type=float, default=1.0)
@@ -151,6 +154,23 @@ def _truncate_log(path: str, upto_step: int) -> None:
     os.replace(path + ".tmp", path)
 
 
+def _initial_latent_gain(model: MeanScaleHyperprior, args) -> float:
+    from .latent_gain import apply_latent_gain, best_latent_gain
+
+    if args.latent_gain == "auto":
+        # Batches from a stream of their own, so the training data order is unaffected.
+        probe = TrainData(args.seed + 7919, crop=args.crop, use_photos=not args.no_photos, limit=args.data_limit)
+        it = probe.batches(args.batch, 0, 0)
+        batches = [next(it)[0] for _ in range(4)]
+        gain, tried = best_latent_gain(model, batches, args.lmbda)
+        print("latent gain search: " + ", ".join(f"{s:g}: {l:.4f}" for s, l in tried) + f" -> {gain:g}", flush=True)
+    else:
+        gain = float(args.latent_gain)
+    apply_latent_gain(model, gain)
+    model.train()
+    return gain
+
+
 def train(argv=None) -> Dict[str, Any]:
     args, given = parse_args(argv)
     torch.set_num_threads(args.threads)
@@ -192,6 +212,8 @@ def train(argv=None) -> Dict[str, Any]:
     if args.init_from and not resume:
         src = load_checkpoint(args.init_from)
         model.load_state_dict(src["model"] if "model" in src else src)
+        if getattr(args, "latent_gain", None):
+            args.latent_gain_applied = _initial_latent_gain(model, args)
     model.to(dev).train()
     opt = torch.optim.Adam(model.network_parameters(), lr=args.lr)
     aux_opt = torch.optim.Adam(model.aux_parameters(), lr=args.aux_lr)
