@@ -13,8 +13,8 @@
  * refinement time each file actually took is recorded next to its budget.
  * Results: <out>/lambda-<λ>.json, read by `python3 -m sgai_train.models_doc` for docs/models.md.
  */
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { cpus } from 'node:os';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import sharp from 'sharp';
@@ -96,7 +96,7 @@ interface FileResult {
 
 async function codeOne(model: LoadedModel, img: RasterImage, iterations: number): Promise<Omit<FileResult, 'image'>> {
   const r = await encode(img, { model, ...(iterations > 0 ? { refine: { method, iterations, seed } } : {}) });
-  const file = join(outDir, 'tmp.sgai');
+  const file = join(scratch, 'probe.sgai');
   writeFileSync(file, r.bytes);
   const bytes = readFileSync(file);
   const d = decode(bytes, { model });
@@ -107,6 +107,7 @@ async function codeOne(model: LoadedModel, img: RasterImage, iterations: number)
 }
 
 mkdirSync(outDir, { recursive: true });
+const scratch = mkdtempSync(join(tmpdir(), 'sgai-width-'));
 const backend = await initBackend(values.backend as BackendName);
 const images = await loadImages();
 const results: {
@@ -158,4 +159,5 @@ console.log(`budget (s) | ${results.map((r) => `${r.model}: it. / bpp / PSNR / l
 for (let i = 0; i < budgets.length; i++) {
   console.log(`${budgets[i]} | ${results.map((r) => { const b = r.budgets[i]; return `${b.iterations} / ${b.mean.bpp.toFixed(4)} / ${b.mean.psnr.toFixed(2)} / ${b.mean.loss.toFixed(4)}`; }).join(' | ')}`);
 }
+rmSync(scratch, { recursive: true, force: true });
 console.log(`wrote ${outFile}`);
