@@ -125,6 +125,10 @@ def _width_section(results_dir: str) -> List[str]:
                 cells.append(f"{e['iterations']} / {m['bpp']:.4f}{sb} / {m['psnr']:.2f} / {m['loss']:.4f}")
             label = "0 (unrefined)" if b == 0 else f"{b:g} s (took {max(r['budgets'][i]['mean']['refineSeconds'] for r in res):.1f} s)"
             out.append(f"| {label} | " + " | ".join(cells) + " |")
+        winners = [min(res, key=lambda r: r["budgets"][i]["mean"]["loss"])["model"] for i in range(len(w["budgetsSeconds"]))]
+        verdict = (f"Lower loss at every budget: `{winners[0]}`." if len(set(winners)) == 1 else
+                   "Lower loss per budget: " + ", ".join(f"{b:g} s `{m}`" for b, m in zip(w["budgetsSeconds"], winners)) + ".")
+        out += ["", verdict]
         out += ["", "*bpp file* counts every byte of the .sgai file (a refined file carries a ~200-byte `refn` record, "
                 "which is visible on these small crops); *streams* counts the coded latents only. "
                 "*loss* = λ·255²·MSE + bpp of the real file (the quantity SGA+ minimises; lower is better), mean "
@@ -170,7 +174,7 @@ def render(status: str = "", real_path: str = REAL_SUMMARY, width_dir: str = WID
         + ("/".join(sorted({r['backend'] for r in real.values()})) or "wasm")
         + ") encodes each of the 24 Kodak images to a file (preview chunk included), decodes",
         "it, and the mean bpp (file bytes × 8 / pixels) and mean PSNR-RGB (8-bit) are shown; measured by",
-        f"`npm run bench:rd -- --codecs sgai,sgai-n128m192` ({', '.join(measured) or 'not run'} UTC; numbers in",
+        f"`npm run bench:rd` (codecs `sgai` and `sgai-n128m192`; {', '.join(measured) or 'not run'} UTC; numbers in",
         "`bench/results/kodak/summary.json`), only shown when the benchmarked weights' sha256 matches the card.",
         "*Est.*: the PyTorch evaluation at export (rate from the likelihoods, no file). *CompressAI*: the",
         "published Kodak numbers of mbt2018-mean at the same λ (real bitstreams; their models are N=128/M=192",
