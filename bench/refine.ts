@@ -8,7 +8,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { initBackend, type BackendName } from '../src/core/backend';
-import { rasterToFloatRegion } from '../src/core/image/raster';
+import { floatToRaster, rasterToFloatRegion } from '../src/core/image/raster';
 import { readImage } from '../src/core/image/read';
 import { latentGrid } from '../src/core/latent-grid';
 import { loadModelFromPath, packageRoot, TEST_MODELS_DIR } from '../src/core/model/registry';
@@ -34,7 +34,7 @@ const root = packageRoot();
 const { image } = await readImage(join(root, '..', 'shared', 'datasets', 'kodak', 'kodim23.png'));
 // Same input as the PyTorch benchmark: the top-left HxW of kodim23 (rotated sizes fall back to its own crop).
 const x = rasterToFloatRegion(image, 0, 0, W, H);
-const crop = { width: W, height: H, bitDepth: 8 as const, data: Uint8Array.from(x, (v) => Math.round(v * 255)) };
+const crop = floatToRaster(x, W, H, 8);
 
 const rows: { name: string; ms: number }[] = [];
 for (const b of values.backends.split(',') as BackendName[]) {

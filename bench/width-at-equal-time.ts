@@ -17,11 +17,10 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { cpus, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import sharp from 'sharp';
 import { initBackend, type BackendName } from '../src/core/backend';
 import { decode, encode } from '../src/core/codec';
 import { readImage } from '../src/core/image/read';
-import type { RasterImage } from '../src/core/image/raster';
+import { floatToRaster, rasterToFloatRegion, type RasterImage } from '../src/core/image/raster';
 import { mse } from '../src/core/metrics/psnr';
 import { listModels, loadModel, packageRoot, TEST_MODELS_DIR, type LoadedModel } from '../src/core/model/registry';
 import type { RefineMethod } from '../src/core/refine/probabilities';
@@ -73,11 +72,7 @@ async function loadImages(): Promise<{ name: string; image: RasterImage }[]> {
     if (image.height > image.width) [cw, ch] = [ch, cw];
     const left = Math.floor((image.width - cw) / 2);
     const top = Math.floor((image.height - ch) / 2);
-    const { data, info } = await sharp(Buffer.from(image.data), { raw: { width: image.width, height: image.height, channels: 3 } })
-      .extract({ left, top, width: cw, height: ch })
-      .raw()
-      .toBuffer({ resolveWithObject: true });
-    out.push({ name, image: { width: info.width, height: info.height, bitDepth: 8, data: new Uint8Array(data) } });
+    out.push({ name, image: floatToRaster(rasterToFloatRegion(image, left, top, cw, ch), cw, ch, 8) });
   }
   return out;
 }

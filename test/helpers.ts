@@ -3,7 +3,7 @@ import { mkdtempSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { rasterToFloatRegion, type RasterImage } from '../src/core/image/raster';
+import { floatToRaster, rasterToFloatRegion, type RasterImage } from '../src/core/image/raster';
 import { readImage } from '../src/core/image/read';
 
 export const ROOT = resolve(__dirname, '..');
@@ -42,6 +42,5 @@ export async function kodakCrop(i: number, x: number, y: number, w: number, h: n
   const { image } = await readImage(kodim(i));
   const cx = x < 0 ? (image.width - w) >> 1 : x;
   const cy = y < 0 ? (image.height - h) >> 1 : y;
-  const f = rasterToFloatRegion(image, cx, cy, w, h);
-  return { width: w, height: h, bitDepth: 8, data: Uint8Array.from(f, (v) => Math.round(v * 255)) };
+  return floatToRaster(rasterToFloatRegion(image, cx, cy, w, h), w, h, 8);
 }

@@ -233,9 +233,8 @@ def export(ckpt: str, out: str, model_id: Optional[str] = None, dtype: str = "au
     chain = lineage(ckpt)
     if len(chain) > 1:
         parent = chain[1]
-        card["initFrom"] = {"checkpoint": args["init_from"], **{k: parent[k] for k in ("steps", "lambda", "N", "M") if k in parent}}
-        if "trainingSeconds" in parent:
-            card["initFrom"]["trainingSeconds"] = parent["trainingSeconds"]
+        card["initFrom"] = {"checkpoint": args["init_from"],
+                            **{k: parent[k] for k in ("steps", "lambda", "N", "M", "trainingSeconds") if k in parent}}
         card["lineage"] = chain
         card["totalSteps"] = sum(c.get("steps", 0) for c in chain)
         total_s = sum(c.get("trainingSeconds", 0.0) for c in chain)

@@ -553,40 +553,32 @@ def _bd_cell(v: Dict) -> str:
     return f"{rate} / {_fmt(v['bd_psnr'], 'dB')}"
 
 
+def _budget_table(title: str, budgets: Sequence[int], methods: Dict, cell, col: str = "it",
+                  row: str = "{}", missing: str = "—") -> List[str]:
+    """A markdown table with one row per method and one column per iteration budget."""
+    lines = [title, "", "| method | " + " | ".join(f"{b} {col}" for b in budgets) + " |",
+             "|---|" + "---|" * len(budgets)]
+    for m, mm in methods.items():
+        lines.append(f"| {row.format(m)} | " + " | ".join(cell(mm[str(b)]) if str(b) in mm else missing
+                                                        for b in budgets) + " |")
+    return lines
+
+
 def report_tables(summary: Dict, retarget: Dict) -> str:
-    lines = []
     budgets = sorted({int(b) for mm in summary["methods"].values() for b in mm})
-    lines.append("BD vs the unrefined curve: BD-rate (width of the PSNR overlap it is averaged over) / BD-PSNR")
+    methods = summary["methods"]
+    lines = _budget_table("BD vs the unrefined curve: BD-rate (width of the PSNR overlap it is averaged over) / BD-PSNR",
+                          budgets, methods, _bd_cell, col="iterations", missing="not run")
     lines.append("")
-    lines.append("| method | " + " | ".join(f"{b} iterations" for b in budgets) + " |")
-    lines.append("|---|" + "---|" * len(budgets))
-    for m, mm in summary["methods"].items():
-        cells = [_bd_cell(mm[str(b)]) if str(b) in mm else "not run" for b in budgets]
-        lines.append(f"| {m} | " + " | ".join(cells) + " |")
-    lines.append("")
-    lines.append("Log-rate overlap with the unrefined curve used by BD-PSNR (fraction of the unrefined curve's range):")
-    lines.append("")
-    lines.append("| method | " + " | ".join(f"{b} it" for b in budgets) + " |")
-    lines.append("|---|" + "---|" * len(budgets))
-    for m, mm in summary["methods"].items():
-        lines.append(f"| {m} | " + " | ".join(f"{mm[str(b)]['overlap']['lograte_frac']:.2f}" if str(b) in mm else "—"
-                                             for b in budgets) + " |")
+    lines += _budget_table("Log-rate overlap with the unrefined curve used by BD-PSNR (fraction of the unrefined curve's range):",
+                           budgets, methods, lambda v: f"{v['overlap']['lograte_frac']:.2f}")
     if summary.get("vs_sga"):
         lines.append("")
-        lines.append("Pairwise, refined vs sga (atanh) at the same budget: BD-rate (PSNR overlap) / BD-PSNR")
-        lines.append("")
-        lines.append("| method | " + " | ".join(f"{b} iterations" for b in budgets) + " |")
-        lines.append("|---|" + "---|" * len(budgets))
-        for m, mm in summary["vs_sga"].items():
-            lines.append(f"| {m} vs sga | " + " | ".join(_bd_cell(mm[str(b)]) if str(b) in mm else "—" for b in budgets) + " |")
+        lines += _budget_table("Pairwise, refined vs sga (atanh) at the same budget: BD-rate (PSNR overlap) / BD-PSNR",
+                               budgets, summary["vs_sga"], _bd_cell, col="iterations", row="{} vs sga")
     lines.append("")
-    lines.append("Mean true-loss change vs unrefined (%), over all models and images:")
-    lines.append("")
-    lines.append("| method | " + " | ".join(f"{b} it" for b in budgets) + " |")
-    lines.append("|---|" + "---|" * len(budgets))
-    for m, mm in summary["methods"].items():
-        lines.append(f"| {m} | " + " | ".join(f"{mm[str(b)]['mean_true_loss_change_pct']:+.2f} %" if str(b) in mm else "—"
-                                             for b in budgets) + " |")
+    lines += _budget_table("Mean true-loss change vs unrefined (%), over all models and images:",
+                           budgets, methods, lambda v: f"{v['mean_true_loss_change_pct']:+.2f} %")
     lines.append("")
     lines.append("R-D points (mean bpp / mean PSNR-8bit over images) per base model:")
     lines.append("")

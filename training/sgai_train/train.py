@@ -212,7 +212,7 @@ def train(argv=None) -> Dict[str, Any]:
     if args.init_from and not resume:
         src = load_checkpoint(args.init_from)
         model.load_state_dict(src["model"] if "model" in src else src)
-        if getattr(args, "latent_gain", None):
+        if args.latent_gain:  # a fresh run: args come from this command line
             args.latent_gain_applied = _initial_latent_gain(model, args)
     model.to(dev).train()
     opt = torch.optim.Adam(model.network_parameters(), lr=args.lr)
