@@ -10,7 +10,7 @@ ft="${FT_STEPS:-150}"
 base_run=training/runs/s128-l0067
 while kill -0 "$(cat "$base_run/pid")" 2>/dev/null; do sleep 20; done
 if [ "$1" = base ]; then
-  nice -n 10 /usr/bin/python3 -m sgai_train.export --ckpt "$base_run/last.pt" --out resources/models/sgai-msh-s128-l0067.safetensors \
+  nice -n 10 "$SGAI_PYTHON" -m sgai_train.export --ckpt "$base_run/last.pt" --out resources/models/sgai-msh-s128-l0067.safetensors \
     --history "Run s128-l0067 (seed 3): the compact run c64-l0067 at step 4054 widened to N=128/M=192 (sgai_train.widen), then Adam lr 5e-4 with a 100-step warm-up, x0.1 for the last 40 steps."
   LATENT_GAIN=auto training/finetune_lambdas.sh s128 128 192 "$base_run/last.pt" "$ft" 0.0932 0.025
 else

@@ -20,10 +20,10 @@ for l in "$@"; do
   tag=$(printf "%05.0f" "$(echo "$l * 10000" | bc -l)")   # 0.0018 -> 00018
   tag="l${tag:1}"                                          # -> l0018, 0.013 -> l0130, 0.0932 -> l0932
   run="training/runs/$family-$tag"
-  nice -n 10 /usr/bin/python3 -m sgai_train.train --run "$run" --n "$n" --m "$m" --lmbda "$l" \
+  nice -n 10 "$SGAI_PYTHON" -m sgai_train.train --run "$run" --n "$n" --m "$m" --lmbda "$l" \
     --steps "$steps" --lr-drop-at $((steps * 9 / 10)) --init-from "$snap" --warmup 20 --seed 2 --threads 1 --ckpt-minutes 5 \
     ${LATENT_GAIN:+--latent-gain "$LATENT_GAIN"}
-  nice -n 10 /usr/bin/python3 -m sgai_train.export --ckpt "$run/last.pt" \
+  nice -n 10 "$SGAI_PYTHON" -m sgai_train.export --ckpt "$run/last.pt" \
     --out "resources/models/sgai-msh-$family-$tag.safetensors"
 done
 echo "finetune chain done: $family"

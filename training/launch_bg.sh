@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 name="$1"; shift
 run="training/runs/$name"
 mkdir -p "$run"
-nohup setsid nice -n 10 /usr/bin/python3 -m sgai_train.train --run "$run" --threads 1 "$@" \
+nohup setsid nice -n 10 "$SGAI_PYTHON" -m sgai_train.train --run "$run" --threads 1 "$@" \
   >>"$run/stdout.log" 2>&1 < /dev/null &
 echo $! > "$run/pid"
 echo "started pid $(cat "$run/pid") -> $run"

@@ -6,7 +6,8 @@ from rng([seed, e]) and the augmentation of item i of epoch e from
 rng([seed, e, i]). The whole iterator state is therefore (epoch, position),
 which goes into the checkpoint.
 
-Kodak is never read here.
+Kodak is never read here, and neither are the validation photos
+(training/validation-split.txt) nor the train-pack crops cut from them.
 """
 
 from __future__ import annotations
@@ -22,6 +23,20 @@ import torch
 from PIL import Image, ImageOps
 
 DATASETS = os.environ.get("SGAI_DATASETS", "/work/shared/datasets")
+VALIDATION_SPLIT = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "validation-split.txt")
+
+
+def validation_photos(split_file: str = VALIDATION_SPLIT) -> List[str]:
+    """Paths (relative to datasets/train) of the fixed validation photos."""
+    with open(split_file) as f:
+        return [line.split()[1] for line in f if line.strip() and not line.startswith("#")]
+
+
+def pack_sources(root: str = DATASETS) -> dict:
+    """train-pack member name -> the train/ photo it was cut from (from index.csv)."""
+    import csv
+    with open(os.path.join(root, "train-pack", "index.csv"), newline="") as f:
+        return {r["member"]: r["source"] for r in csv.DictReader(f)}
 
 
 class _Source:
@@ -40,15 +55,20 @@ class TrainData:
         self.crop = int(crop)
         self.sources: List[_Source] = []
         self._files = {}
+        held_out = set(validation_photos())
+        crop_source = pack_sources(root)
         for shard in sorted(glob.glob(os.path.join(root, "train-pack", "shard-*.tar"))):
             with tarfile.open(shard) as tf:
                 members = sorted((m for m in tf.getmembers() if m.isfile() and m.name.endswith(".jpg")),
                                  key=lambda m: m.name)
                 for m in members:
+                    if crop_source[os.path.basename(m.name)] in held_out:
+                        continue
                     self.sources.append(_Source(tar=shard, offset=m.offset_data, size=m.size))
         if use_photos:
             for p in sorted(glob.glob(os.path.join(root, "train", "**", "*.jpg"), recursive=True)):
-                self.sources.append(_Source(path=p))
+                if os.path.relpath(p, os.path.join(root, "train")) not in held_out:
+                    self.sources.append(_Source(path=p))
         if limit:
             self.sources = self.sources[:limit]
         if not self.sources:

@@ -28,11 +28,13 @@ from .model import MeanScaleHyperprior, rd_loss
 
 CSV_FIELDS = ["step", "epoch", "loss", "bpp", "mse", "psnr", "aux", "lr", "train_s"]
 # Settings that may differ when a run is resumed; everything else comes from the checkpoint.
-RESUMABLE_OVERRIDES = ("run", "steps", "lr_drop_at", "threads", "ckpt_minutes", "ckpt_every", "stop_at", "log_every", "device")
+RESUMABLE_OVERRIDES = ("run", "steps", "lr_drop_at", "threads", "compile", "channels_last", "ckpt_minutes", "ckpt_every", "stop_at", "log_every", "device")
 
 
 class StepDropLR:
-    """lr = base until step `drop_at`, then base * gamma; optional linear warm-up.
+    """lr = base until step `drop_at`, then base * gamma; optional linear warm-up;
+    or (kind "cosine") a cosine decay from base at the end of the warm-up to
+    base * gamma at `total` steps.
 
     The warm-up (first `warmup` steps ramp from base/warmup to base) matters
     for a warm start (fine-tune, widened model): fresh Adam moments make the
@@ -41,12 +43,17 @@ class StepDropLR:
     can be changed when a run is resumed: the lr is a pure function of step.
     """
 
-    def __init__(self, optimizer, base_lr: float, drop_at: int, gamma: float = 0.1, warmup: int = 0):
+    def __init__(self, optimizer, base_lr: float, drop_at: int, gamma: float = 0.1, warmup: int = 0,
+                 kind: str = "step", total: int = 0):
         self.optimizer, self.base_lr, self.drop_at, self.gamma = optimizer, base_lr, int(drop_at), gamma
-        self.warmup = int(warmup)
+        self.warmup, self.kind, self.total = int(warmup), kind, int(total)
 
     def lr_at(self, step: int) -> float:
         ramp = min(1.0, (step + 1) / self.warmup) if self.warmup > 0 else 1.0
+        if self.kind == "cosine":
+            span = max(1, self.total - self.warmup)
+            t = min(1.0, max(0.0, (step - self.warmup) / span))
+            return self.base_lr * ramp * (self.gamma + (1 - self.gamma) * 0.5 * (1 + math.cos(math.pi * t)))
         return self.base_lr * ramp * (self.gamma if step >= self.drop_at else 1.0)
 
     def apply(self, step: int) -> float:
@@ -56,12 +63,14 @@ class StepDropLR:
         return lr
 
     def state_dict(self) -> Dict[str, Any]:
-        return {"base_lr": self.base_lr, "drop_at": self.drop_at, "gamma": self.gamma, "warmup": self.warmup}
+        return {"base_lr": self.base_lr, "drop_at": self.drop_at, "gamma": self.gamma, "warmup": self.warmup,
+                "kind": self.kind, "total": self.total}
 
     def load_state_dict(self, d: Dict[str, Any]) -> None:
         self.base_lr, self.gamma = d["base_lr"], d["gamma"]
         self.drop_at = d["drop_at"]
         self.warmup = int(d.get("warmup", 0))
+        self.kind, self.total = d.get("kind", "step"), int(d.get("total", 0))
 
 
 def parse_args(argv=None):
@@ -81,7 +90,8 @@ def _parser():
     p.add_argument("--run", required=True, help="run folder (checkpoints, log.csv)")
     p.add_argument("--steps", type=int, default=100000, help="total steps of the run")
     p.add_argument("--lr-drop-at", type=int, default=None, help="step of the x0.1 lr drop (default 0.9*steps)")
-    p.add_argument("--init-from", default=None, help="checkpoint to take the model weights from (fine-tuning)")
+    p.add_argument("--init-from", default=None,
+                   help="checkpoint (.pt) or exported weights (.safetensors) to take the model weights from (warm start)")
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--batch", type=int, default=8)
     p.add_argument("--crop", type=int, default=256)
@@ -91,6 +101,11 @@ def _parser():
                    help="with --init-from: scale the latents by this gain first, or 'auto' to pick the gain "
                         "with the lowest loss at --lmbda on a few training batches (moves a model to another rate)")
     p.add_argument("--warmup", type=int, default=0, help="linear lr warm-up steps (warm starts)")
+    p.add_argument("--schedule", choices=("step", "cosine"), default="step",
+                   help="step: x0.1 at --lr-drop-at; cosine: decay to lr x --lr-floor at --steps")
+    p.add_argument("--lr-floor", type=float, default=0.1, help="final lr as a fraction of --lr (cosine), the drop factor (step)")
+    p.add_argument("--channels-last", action="store_true", help="NHWC memory layout (faster oneDNN convolutions on CPU)")
+    p.add_argument("--compile", action="store_true", help="torch.compile the model (PyTorch 2.x; first step compiles)")
     p.add_argument("--aux-lr", type=float, default=1e-3)
     p.add_argument("--clip", type=float, default=1.0)
     p.add_argument("--no-photos", action="store_true", help="train-pack crops only (no crops of train/ photos)")
@@ -210,14 +225,21 @@ def train(argv=None) -> Dict[str, Any]:
     dev = torch.device(args.device)
     model = MeanScaleHyperprior(args.n, args.m)
     if args.init_from and not resume:
-        src = load_checkpoint(args.init_from)
-        model.load_state_dict(src["model"] if "model" in src else src)
+        if args.init_from.endswith(".safetensors"):
+            from .export import load_exported
+            model.load_state_dict(load_exported(args.init_from).state_dict())
+        else:
+            src = load_checkpoint(args.init_from)
+            model.load_state_dict(src["model"] if "model" in src else src)
         if args.latent_gain:  # a fresh run: args come from this command line
             args.latent_gain_applied = _initial_latent_gain(model, args)
     model.to(dev).train()
+    if getattr(args, "channels_last", False):
+        model.to(memory_format=torch.channels_last)
     opt = torch.optim.Adam(model.network_parameters(), lr=args.lr)
     aux_opt = torch.optim.Adam(model.aux_parameters(), lr=args.aux_lr)
-    sched = StepDropLR(opt, args.lr, drop_at, warmup=getattr(args, "warmup", 0))
+    sched = StepDropLR(opt, args.lr, drop_at, gamma=getattr(args, "lr_floor", 0.1), warmup=getattr(args, "warmup", 0),
+                       kind=getattr(args, "schedule", "step"), total=args.steps)
     data = TrainData(args.seed, crop=args.crop, use_photos=not args.no_photos, limit=args.data_limit)
 
     step, epoch, pos, train_s = 0, 0, 0, 0.0
@@ -226,7 +248,7 @@ def train(argv=None) -> Dict[str, Any]:
         opt.load_state_dict(ck["optimizer"])
         aux_opt.load_state_dict(ck["aux_optimizer"])
         sched.load_state_dict(ck["scheduler"])
-        sched.drop_at, sched.base_lr = drop_at, args.lr
+        sched.drop_at, sched.base_lr, sched.total = drop_at, args.lr, args.steps
         step, epoch, pos = ck["step"], ck["data"]["epoch"], ck["data"]["pos"]
         train_s = ck.get("train_seconds", 0.0)
         set_rng_state(ck["rng"])
@@ -266,12 +288,16 @@ def train(argv=None) -> Dict[str, Any]:
     last_ckpt = time.time()
     batches = data.batches(args.batch, epoch, pos)
     net_params = model.network_parameters()
+    # The forward pass is compiled, not the module: state_dict names stay the same.
+    forward = torch.compile(model.forward) if getattr(args, "compile", False) else model.forward
     while step < args.steps and not stop["flag"]:
         t0 = time.time()
         x, (epoch, pos) = next(batches)
         x = x.to(dev)
+        if getattr(args, "channels_last", False):
+            x = x.contiguous(memory_format=torch.channels_last)
         lr = sched.apply(step)
-        out = model(x)
+        out = forward(x)
         l = rd_loss(out, x, args.lmbda)
         opt.zero_grad(set_to_none=True)
         if torch.isfinite(l["loss"]):
