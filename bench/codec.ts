@@ -21,27 +21,27 @@ const mp = images.reduce((a, im) => a + im.width * im.height, 0) / 1e6;
 
 interface Row { backend: string; encMPs: number; decMPs: number; gaMs: number; gsMs: number }
 const rows: Row[] = [];
-const time = (f: () => unknown) => { const t = performance.now(); f(); return performance.now() - t; };
+const time = async (f: () => Promise<unknown>) => { const t = performance.now(); await f(); return performance.now() - t; };
 
 for (const b of values.backends.split(',') as BackendName[]) {
   await initBackend(b);
   // Warm up: the first call compiles kernels and uploads weights.
   const warm = await encode(images[0], { model, preview: false });
-  decode(warm.bytes, { model, exact: false });
+  await decode(warm.bytes, { model, exact: false });
   let encMs = 0;
   let decMs = 0;
   for (const im of images) {
     const t0 = performance.now();
     const r = await encode(im, { model });
     encMs += performance.now() - t0;
-    decMs += time(() => decode(r.bytes, { model, exact: false })); // exact decodes would all run on wasm
+    decMs += await time(() => decode(r.bytes, { model, exact: false })); // exact decodes would all run on wasm
   }
   const im = images[0];
   const g = latentGrid(im.width, im.height, 1024);
   let y: Float32Array = new Float32Array(0);
-  const gaMs = time(() => { y = analyse(model.weights, im, g); });
+  const gaMs = await time(async () => { y = await analyse(model.weights, im, g); });
   const out = { width: im.width, height: im.height, bitDepth: 8 as const, data: new Uint8Array(im.width * im.height * 3) };
-  const gsMs = time(() => synthesise(model.weights, y, g, [0], { x: 0, y: 0, width: im.width, height: im.height }, out));
+  const gsMs = await time(() => synthesise(model.weights, y, g, [0], { x: 0, y: 0, width: im.width, height: im.height }, out));
   rows.push({ backend: b, encMPs: mp / (encMs / 1000), decMPs: mp / (decMs / 1000), gaMs, gsMs });
 }
 

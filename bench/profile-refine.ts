@@ -14,9 +14,9 @@ const [H, W] = [256, 256];
 const x = rasterToFloatRegion(image, 0, 0, W, H);
 const crop = { width: W, height: H, bitDepth: 8 as const, data: Uint8Array.from(x, (v) => Math.round(v * 255)) };
 const g = latentGrid(W, H, 4096);
-const y = analyse(model.weights, crop, g); const z = hyperAnalyse(model.weights, y, g);
-refineLatents(model.weights, { x, height: H, width: W }, y, z, 0.0067, { iterations: 2, evalEvery: 1e9 });
-const info = await tf.profile(() => { refineLatents(model.weights, { x, height: H, width: W }, y, z, 0.0067, { iterations: 3, evalEvery: 1e9 }); });
+const y = await analyse(model.weights, crop, g); const z = hyperAnalyse(model.weights, y, g);
+await refineLatents(model.weights, { x, height: H, width: W }, y, z, 0.0067, { iterations: 2, evalEvery: 1e9 });
+const info = await tf.profile(async () => { await refineLatents(model.weights, { x, height: H, width: W }, y, z, 0.0067, { iterations: 3, evalEvery: 1e9 }); });
 const agg = new Map<string, { ms: number; n: number }>();
 for (const k of info.kernels) { const a = agg.get(k.name) ?? { ms: 0, n: 0 }; a.ms += Number(k.kernelTimeMs); a.n++; agg.set(k.name, a); }
 const tot = [...agg.values()].reduce((s, a) => s + a.ms, 0);

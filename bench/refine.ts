@@ -40,16 +40,16 @@ const rows: { name: string; ms: number }[] = [];
 for (const b of values.backends.split(',') as BackendName[]) {
   await initBackend(b);
   const g = latentGrid(W, H, 4096);
-  const y = analyse(model.weights, crop, g);
+  const y = await analyse(model.weights, crop, g);
   const z = hyperAnalyse(model.weights, y, g);
-  const run = (iterations: number) => {
+  const run = async (iterations: number) => {
     const t0 = performance.now();
-    refineLatents(model.weights, { x, height: H, width: W }, y, z, model.card.lambda, { method, iterations, evalEvery: 1e9 });
+    await refineLatents(model.weights, { x, height: H, width: W }, y, z, model.card.lambda, { method, iterations, evalEvery: 1e9 });
     return performance.now() - t0;
   };
-  run(1); // warm-up: kernel setup and weight upload
-  const one = run(1);
-  const many = run(1 + steps);
+  await run(1); // warm-up: kernel setup and weight upload
+  const one = await run(1);
+  const many = await run(1 + steps);
   rows.push({ name: `TS tfjs-${b}`, ms: (many - one) / steps });
 }
 

@@ -68,7 +68,7 @@ for (const f of inputs) {
   for (const method of Object.keys(inp.pytorch) as RefineMethod[]) {
     const py = inp.pytorch[method];
     const t0 = performance.now();
-    const r = refineLatents(model.weights, { x, height: inp.height, width: inp.width }, y0, z0, inp.lambda, {
+    const r = await refineLatents(model.weights, { x, height: inp.height, width: inp.width }, y0, z0, inp.lambda, {
       method, iterations: inp.iters, seed: inp.seed, evalEvery: inp.eval_every,
     });
     const seconds = (performance.now() - t0) / 1000;

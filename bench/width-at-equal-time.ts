@@ -94,7 +94,7 @@ async function codeOne(model: LoadedModel, img: RasterImage, iterations: number)
   const file = join(scratch, 'probe.sgai');
   writeFileSync(file, r.bytes);
   const bytes = readFileSync(file);
-  const d = decode(bytes, { model });
+  const d = await decode(bytes, { model });
   const e = mse(img, d.image); // on [0,1], the scale of the training loss
   const bpp = (bytes.length * 8) / (img.width * img.height);
   const streamBpp = (r.stats.streamBytes * 8) / (img.width * img.height);

@@ -1,10 +1,8 @@
 #!/usr/bin/env node
-// Runs the TypeScript CLI through tsx so `npm link` / `npx sgai` work from a checkout.
-import { spawnSync } from 'node:child_process';
-import { createRequire } from 'node:module';
-import { fileURLToPath } from 'node:url';
-const require = createRequire(import.meta.url);
-const tsx = require.resolve('tsx/cli');
-const main = fileURLToPath(new URL('../src/cli/main.ts', import.meta.url));
-const r = spawnSync(process.execPath, [tsx, main, ...process.argv.slice(2)], { stdio: 'inherit' });
-process.exit(r.status ?? 1);
+// Runs the TypeScript CLI in this same process through tsx's loader (no child process), so
+// Ctrl-C and kill reach the CLI's own handlers, which cancel cleanly and report it. (tsx's
+// command-line wrapper would SIGKILL a child that is busy in a long computation.)
+import { register } from 'tsx/esm/api';
+
+register();
+await import(new URL('../src/cli/main.ts', import.meta.url).href);

@@ -44,7 +44,7 @@ describe('sgai CLI', () => {
 
   it('bad input: missing file, corrupt file, missing model, existing output, unwritable folder', async () => {
     const missing = await runCli(['decode', join(dir, 'nope.sgai')]);
-    expect(missing.code).toBe(5);
+    expect(missing.code).toBe(3); // bad input, not a write failure
     expect(missing.stderr).toMatch(/no such file/);
 
     const bytes = readFileSync(sgai);

@@ -30,17 +30,17 @@ describe('cpu <-> wasm', () => {
       for (const [encB, decB] of [['cpu', 'wasm'], ['wasm', 'cpu']] as const) {
         await initBackend(encB);
         const r = await encode(image, { model, keepLatents: true, preview: false });
-        const same = decode(r.bytes, { model }).image;
+        const same = (await decode(r.bytes, { model })).image;
         await initBackend(decB);
         const file = decodeSgai(r.bytes);
         const g = latentGrid(image.width, image.height, file.header.tileSize);
         const all = Array.from({ length: g.tilesX * g.tilesY }, (_, t) => t);
         const yHat = decodeLatents(model.weights, file.zStream, file.yStreams, g, all);
         expect(Buffer.compare(Buffer.from(yHat.buffer), Buffer.from(r.yHat!.buffer))).toBe(0);
-        const other = decode(r.bytes, { model });
+        const other = await decode(r.bytes, { model });
         expect(other.exact).toBe(true);
         expect(Buffer.compare(Buffer.from(other.image.data as Uint8Array), Buffer.from(same.data as Uint8Array))).toBe(0);
-        const fast = decode(r.bytes, { model, exact: false }).image;
+        const fast = (await decode(r.bytes, { model, exact: false })).image;
         let maxDiff = 0;
         let differing = 0;
         for (let k = 0; k < same.data.length; k++) {

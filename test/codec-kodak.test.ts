@@ -37,7 +37,7 @@ describe('Kodak round trip through the CLI', () => {
       const fileBytes = readFileSync(sgai);
       expect(Buffer.compare(Buffer.from(r.bytes), fileBytes)).toBe(0);
 
-      const expected = synthesiseLatents(model, r.yHat!, original.width, original.height, 512);
+      const expected = await synthesiseLatents(model, r.yHat!, original.width, original.height, 512);
       const { image: decoded } = await readImage(png);
       expect(decoded.width).toBe(original.width);
       expect(Buffer.compare(Buffer.from(decoded.data as Uint8Array), Buffer.from(expected.data as Uint8Array))).toBe(0);

@@ -27,9 +27,9 @@ describe('tiling', () => {
     photo = crop((await readImage(kodim(21))).image, 0, 0, 700, 460); // not a multiple of 64 on purpose
   });
 
-  it('tiled analysis equals whole-image analysis up to float rounding', () => {
-    const whole = analyse(model.weights, photo, latentGrid(photo.width, photo.height, 1024));
-    const tiled = analyse(model.weights, photo, latentGrid(photo.width, photo.height, 128));
+  it('tiled analysis equals whole-image analysis up to float rounding', async () => {
+    const whole = await analyse(model.weights, photo, latentGrid(photo.width, photo.height, 1024));
+    const tiled = await analyse(model.weights, photo, latentGrid(photo.width, photo.height, 128));
     let max = 0;
     for (let i = 0; i < whole.length; i++) max = Math.max(max, Math.abs(whole[i] - tiled[i]));
     expect(max).toBeLessThan(1e-3);
@@ -37,8 +37,8 @@ describe('tiling', () => {
 
   it('tiled and whole-image synthesis of the same latents agree (no seams)', async () => {
     const r = await encode(photo, { model, tileSize: 128, keepLatents: true });
-    const tiled = synthesiseLatents(model, r.yHat!, photo.width, photo.height, 128);
-    const whole = synthesiseLatents(model, r.yHat!, photo.width, photo.height, 1024);
+    const tiled = await synthesiseLatents(model, r.yHat!, photo.width, photo.height, 128);
+    const whole = await synthesiseLatents(model, r.yHat!, photo.width, photo.height, 1024);
     let maxDiff = 0;
     let differing = 0;
     for (let i = 0; i < whole.data.length; i++) {
@@ -53,10 +53,10 @@ describe('tiling', () => {
 
   it('a region decode equals the same crop of the full decode, and decodes fewer tiles', async () => {
     const r = await encode(photo, { model, tileSize: 128 });
-    const full = decode(r.bytes, { model }).image;
+    const full = (await decode(r.bytes, { model })).image;
     const region = { x: 200, y: 150, width: 180, height: 90 };
-    const part = decode(r.bytes, { model, region }).image;
+    const part = (await decode(r.bytes, { model, region })).image;
     expect(Buffer.compare(Buffer.from(part.data as Uint8Array), Buffer.from(crop(full, region.x, region.y, region.width, region.height).data as Uint8Array))).toBe(0);
-    expect(() => decode(r.bytes, { model, region: { x: 650, y: 0, width: 100, height: 10 } })).toThrow(/outside the 700x460 image/);
+    await expect(decode(r.bytes, { model, region: { x: 650, y: 0, width: 100, height: 10 } })).rejects.toThrow(/outside the 700x460 image/);
   });
 });

@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { SgaiError, type SgaiErrorCode } from '../src/core/errors';
 import { decodeSgai, encodeSgai, listChunks, sizeBreakdown, type SgaiFile } from '../src/core/format';
 import { ChunkWriter, iterateChunks } from '../src/core/format/chunks';
+import { inspectSgai } from '../src/core/format/inspect';
 import { mulberry32 as rng } from './seeded-random';
 
 function randomBytes(r: () => number, n: number): Uint8Array {
@@ -45,6 +46,7 @@ const good = encodeSgai(sampleFile());
 const goodChunks = Array.from(iterateChunks(good), (c) => ({ type: c.type, offset: c.offset, payload: c.payload.slice() }));
 
 type Outcome = { ok: true } | { ok: false; code: SgaiErrorCode };
+let probes = 0;
 
 /** Runs every public reader on `bytes` and checks the contract; returns decodeSgai's outcome. */
 function probe(bytes: Uint8Array, what: string): Outcome {
@@ -62,6 +64,17 @@ function probe(bytes: Uint8Array, what: string): Outcome {
     if (!DECODE_CODES.has(e.code)) throw new Error(`${what}: unexpected code ${e.code}: ${e.message}`);
     expect(e.message.length, what).toBeGreaterThan(0);
     outcome = { ok: false, code: e.code };
+  }
+  // On every third case (to keep CI fast; bench/fuzz.ts does them all) the salvage parse and
+  // the inspector face the same bytes: typed errors only, and the inspector never throws.
+  if (probes++ % 3 === 0) {
+    try {
+      decodeSgai(bytes, { salvage: true });
+    } catch (e) {
+      if (!(e instanceof SgaiError)) throw new Error(`${what}: salvage decodeSgai threw ${String(e)}`, { cause: e });
+    }
+    const info = inspectSgai(bytes);
+    expect(info.decodable === 'yes', what).toBe(outcome.ok);
   }
   try {
     const b = sizeBreakdown(bytes);

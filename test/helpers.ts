@@ -16,13 +16,12 @@ export function tempDir(prefix = 'sgai-test-'): string {
   return mkdtempSync(join(tmpdir(), prefix));
 }
 
-const tsx = createRequire(import.meta.url).resolve('tsx/cli');
-
 export interface CliResult { code: number; stdout: string; stderr: string; peakRssMb?: number }
 
 /** Run the real `sgai` CLI in a child process; peak RSS is what the CLI itself reports. */
 export function runCli(args: string[], opts: { env?: Record<string, string> } = {}): Promise<CliResult> {
-  const cmd = [process.execPath, tsx, join(ROOT, 'src', 'cli', 'main.ts'), ...args];
+  // bin/sgai.mjs, as users run it: one process, tsx's loader in-process.
+  const cmd = [process.execPath, join(ROOT, 'bin', 'sgai.mjs'), ...args];
   return new Promise((res, rej) => {
     const p = spawn(cmd[0], cmd.slice(1), { cwd: ROOT, env: { ...process.env, ...opts.env } });
     let stdout = '';

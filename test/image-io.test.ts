@@ -389,7 +389,7 @@ describe('readImage: bit depth, alpha, gray, CMYK', () => {
     const rgba = new Uint8Array(w * h * 4);
     for (let i = 0; i < w * h; i++) rgba.set([(i * 7) % 256, (i * 13) % 256, (i * 29) % 256, (i * 5) % 256], i * 4);
     const png = await sharp(rgba, { raw: { width: w, height: h, channels: 4 } }).png().toBuffer();
-    const { image, meta } = await readImage(png);
+    const { image, meta } = await readImage(png, { alpha: 'flatten' });
     expect(meta.hadAlpha).toBe(true);
     expect(image.data.length).toBe(w * h * 3);
     for (let i = 0; i < w * h; i++) {
@@ -403,7 +403,7 @@ describe('readImage: bit depth, alpha, gray, CMYK', () => {
   it('16-bit RGBA flattens to full 16-bit white', async () => {
     const px = new Uint16Array([1000, 2000, 3000, 0, 1000, 2000, 3000, 65535, 0, 0, 0, 32768]);
     const png = await sharp(px, { raw: { width: 3, height: 1, channels: 4 } }).toColourspace('rgb16').png().toBuffer();
-    const { image, meta } = await readImage(png);
+    const { image, meta } = await readImage(png, { alpha: 'flatten' });
     expect(meta.hadAlpha).toBe(true);
     expect(image.bitDepth).toBe(16);
     expect(Array.from(image.data.subarray(0, 6))).toEqual([65535, 65535, 65535, 1000, 2000, 3000]);

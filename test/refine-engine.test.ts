@@ -35,8 +35,8 @@ describe('refinement engine', () => {
       const r = same.refinement!;
       expect(r.best.loss).toBeLessThanOrEqual(r.initial.loss);
       // A refined file is an ordinary file: it decodes to g_s of exactly the latents it codes.
-      const dec = decode(same.bytes, { model }).image;
-      const expected = synthesiseLatents(model, same.yHat!, crop.width, crop.height, 512);
+      const dec = (await decode(same.bytes, { model })).image;
+      const expected = await synthesiseLatents(model, same.yHat!, crop.width, crop.height, 512);
       expect(Buffer.compare(Buffer.from(dec.data as Uint8Array), Buffer.from(expected.data as Uint8Array))).toBe(0);
       expect(decodeSgai(same.bytes).refine).toMatchObject({ method: 'ssl', lambda: lam, iterations: 15 });
 
@@ -87,8 +87,8 @@ describe('large photos', () => {
     const f = r.refinement!;
     expect(progress.at(-1)).toBe(12); // 4 tiles x 3 iterations
     expect(f.best.loss).toBeLessThanOrEqual(f.initial.loss * 1.001);
-    const dec = decode(r.bytes, { model }).image;
-    const expected = synthesiseLatents(model, r.yHat!, 900, 700, 512);
+    const dec = (await decode(r.bytes, { model })).image;
+    const expected = await synthesiseLatents(model, r.yHat!, 900, 700, 512);
     expect(Buffer.compare(Buffer.from(dec.data as Uint8Array), Buffer.from(expected.data as Uint8Array))).toBe(0);
   });
 });

@@ -73,10 +73,10 @@ describe('PyTorch reference', () => {
       model = loadModelFromPath(TEST_MODEL_PATH);
     });
     for (const name of Object.keys(t.runs)) {
-      it(`${name}: relaxed loss within 1 % at every iteration, true loss within 1 %`, () => {
+      it(`${name}: relaxed loss within 1 % at every iteration, true loss within 1 %`, async () => {
         const run = t.runs[name];
         const method = run.method as RefineMethod;
-        const r = refineLatents(model.weights, { x: get('x'), height: 128, width: 128 }, get('y0'), get('z0'), t.lambda, {
+        const r = await refineLatents(model.weights, { x: get('x'), height: 128, width: 128 }, get('y0'), get('z0'), t.lambda, {
           method, iterations: t.iters, seed: t.seed, learningRate: t.lr, params: params(method, run.params), evalEvery: t.iters,
         });
         let worst = 0;

@@ -25,7 +25,7 @@ describe('quality targets', () => {
     expect(t.met).toBe(true);
     expect(t.reached.bpp).toBeLessThanOrEqual(target);
     expect(t.reached.bytes).toBe(t.result.bytes.length);
-    const dec = decode(t.result.bytes, { model }).image;
+    const dec = (await decode(t.result.bytes, { model })).image;
     expect(t.reached.psnr).toBeCloseTo(psnr(crop, dec), 10);
     expect(t.reached.msssim).not.toBeNull();
     expect(t.probes.length).toBeGreaterThan(1);

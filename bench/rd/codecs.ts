@@ -320,7 +320,7 @@ export function sgaiCodec(o: SgaiCodecOptions): Codec {
     label: o.label,
     kind: 'sgai',
     settings: models.map((m) => ({ key: m.card.id, value: m.card.id })),
-    commands: `encode(image, { model${Object.keys(o.variant.encodeOptions).length ? `, ...${JSON.stringify(o.variant.encodeOptions)}` : ''} }); decode(bytes, { model }) — in-process, tfjs ${o.backend} backend`,
+    commands: `encode(image, { model${Object.keys(o.variant.encodeOptions).length ? `, ...${JSON.stringify(o.variant.encodeOptions)}` : ''} }); await decode(bytes, { model }) — in-process, tfjs ${o.backend} backend`,
     parseSetting: (t) => ({ key: t, value: t }),
     async probe() {
       const why = o.variant.unavailable();
@@ -337,7 +337,7 @@ export function sgaiCodec(o: SgaiCodecOptions): Codec {
       if (!warmed.has(model.card.id)) {
         // The first call compiles kernels and uploads weights; keep that out of the timings.
         const tiny: RasterImage = { width: 64, height: 64, bitDepth: 8, data: new Uint8Array(64 * 64 * 3) };
-        decode((await encode(tiny, { model, preview: false })).bytes, { model });
+        await decode((await encode(tiny, { model, preview: false })).bytes, { model });
         warmed.add(model.card.id);
       }
       let t0 = performance.now();
@@ -347,7 +347,7 @@ export function sgaiCodec(o: SgaiCodecOptions): Codec {
       const out = join(work, `${o.id}-${setting.key}.sgai`);
       writeFileSync(out, r.bytes);
       t0 = performance.now();
-      const d = decode(readFileSync(out), { model });
+      const d = await decode(readFileSync(out), { model });
       const decodeMs = performance.now() - t0;
       return { bytes: (await stat(out)).size, encodeMs, decodeMs, decoded: to8bit(d.image) };
     },

@@ -2,18 +2,20 @@
  * The one public entry of the codec: encode(image) -> .sgai bytes, decode(bytes) -> image.
  * Used by the CLI, the engine and the app alike.
  */
-import { onReferenceBackend } from './backend';
+import { onReferenceBackendAsync } from './backend';
 import { SgaiError } from './errors';
 import { decodeLatents, encodeLatents } from './pipeline/latent-coding';
 import { analyse, hyperAnalyse, synthesise, type Progress } from './pipeline/transforms';
-import { decodeSgai, encodeSgai, sizeBreakdown, type RefineRecord, type SgaiFile } from './format';
+import { decodeSgai, encodeSgai, sizeBreakdown, type DecodedSgai, type RefineRecord, type SgaiFile, type SkippedChunk } from './format';
+import { assertWithinPixelLimit, checkMaxPixels, estimateDecodeMemoryBytes } from './format/limits';
+import { SALVAGE_HINT } from './format/sgai';
 import { makePreview } from './image/export';
 import type { RefineOptions, RefineResult } from './refine/refine';
 import { refineImage } from './refine/tiled';
 import type { ImageMetadata, RasterImage } from './image/raster';
-import { readImage } from './image/read';
+import { DEFAULT_MAX_PIXELS, readImage, type ReadOptions } from './image/read';
 import { latentGrid, tilesForRegion, tilesWithHalo, type Rect } from './latent-grid';
-import { defaultModel, findModel, loadModel, loadModelFromPath, type LoadedModel } from './model/registry';
+import { defaultModel, findModel, findModelForFile, loadModel, loadModelFromPath, type LoadedModel } from './model/registry';
 
 export const DEFAULT_TILE_SIZE = 512;
 const PREVIEW_MAX_SIDE = 256;
@@ -88,11 +90,11 @@ export async function encode(image: RasterImage, options: EncodeOptions = {}): P
     throw new SgaiError('IMAGE_TOO_LARGE', `image of ${image.width}x${image.height} px: each side must be 1 to 65535 px`);
   }
   const g = latentGrid(image.width, image.height, tileSize);
-  let y = analyse(w, image, g, options.onProgress, options.signal);
+  let y = await analyse(w, image, g, options.onProgress, options.signal);
   let z = hyperAnalyse(w, y, g);
   let refinement: RefineResult | undefined;
   if (options.refine) {
-    refinement = refineImage(w, image, g, y, z, model.card.lambda, {
+    refinement = await refineImage(w, image, g, y, z, model.card.lambda, {
       ...options.refine,
       signal: options.refine.signal ?? options.signal,
       onProgress: (p) => {
@@ -157,8 +159,10 @@ function refineRecord(r: RefineResult, o: RefineOptions): RefineRecord {
   };
 }
 
-export async function encodeFile(path: string, options: EncodeOptions = {}): Promise<EncodeResult & { metadata: ImageMetadata }> {
-  const { image, meta } = await readImage(path);
+export async function encodeFile(
+  path: string, options: EncodeOptions & { read?: ReadOptions } = {},
+): Promise<EncodeResult & { metadata: ImageMetadata }> {
+  const { image, meta } = await readImage(path, options.read);
   const r = await encode(image, { ...options, metadata: { ...meta, ...options.metadata } });
   return { ...r, metadata: meta };
 }
@@ -175,6 +179,18 @@ export interface DecodeOptions extends ModelChoice {
   bitDepth?: 8 | 16;
   onProgress?: Progress;
   signal?: AbortSignal;
+  /**
+   * Decode what is intact of a damaged file: damaged optional chunks are skipped, a damaged or
+   * missing y tile is filled from the hyperprior's prediction; a damaged header or z stream is
+   * still an error. Everything left out is listed in DecodeResult.skipped.
+   */
+  salvage?: boolean;
+  /**
+   * Refuse (IMAGE_TOO_LARGE) a file whose header's width x height is above this, before
+   * allocating anything sized by it; the whole image counts, even for a region decode (the
+   * latent buffers span the whole image). Default DEFAULT_MAX_PIXELS (100 MP).
+   */
+  maxPixels?: number;
 }
 
 export interface DecodeResult {
@@ -184,13 +200,16 @@ export interface DecodeResult {
   file: SgaiFile;
   region: Rect;
   model: LoadedModel;
+  /** What was left out: a damaged preview, and with `salvage` damaged chunks and predicted tiles. */
+  skipped: SkippedChunk[];
 }
 
 /** Find the model a file was made with and check its weights are the same. */
 export function modelForFile(file: SgaiFile, choice: ModelChoice = {}): LoadedModel {
   const h = file.header;
-  const model = choice.model && typeof choice.model === 'object' ? choice.model : loadModel(findModel(h.modelId, choice.modelDirs));
   const want = Buffer.from(h.weightsSha256).toString('hex');
+  // By id and weights hash: a same-id model earlier in the search path must not hide the right one.
+  const model = choice.model && typeof choice.model === 'object' ? choice.model : loadModel(findModelForFile(h.modelId, want, choice.modelDirs));
   if (model.weights.sha256 !== want) {
     throw new SgaiError('MODEL_NOT_INSTALLED', `this file was made with model "${h.modelId}" (weights ${want.slice(0, 12)}…), but the installed "${model.card.id}" has different weights (${model.weights.sha256.slice(0, 12)}…); the matching weights are needed to decode it`);
   }
@@ -200,9 +219,15 @@ export function modelForFile(file: SgaiFile, choice: ModelChoice = {}): LoadedMo
   return model;
 }
 
-export function decodeParsed(file: SgaiFile, options: DecodeOptions = {}): DecodeResult {
-  const model = modelForFile(file, options);
+export async function decodeParsed(file: SgaiFile | DecodedSgai, options: DecodeOptions = {}): Promise<DecodeResult> {
   const h = file.header;
+  assertWithinPixelLimit(h, checkMaxPixels(options.maxPixels ?? DEFAULT_MAX_PIXELS));
+  const lostTiles = 'damagedTiles' in file ? file.damagedTiles : [];
+  if (lostTiles.length && !options.salvage) {
+    throw new SgaiError('CORRUPT', `the file is damaged: ${lostTiles.length} of its tiles are damaged or missing; ${SALVAGE_HINT}`);
+  }
+  const skipped: SkippedChunk[] = 'skipped' in file ? [...file.skipped] : [];
+  const model = modelForFile(file, options);
   const g = latentGrid(h.width, h.height, h.tileSize);
   const full: Rect = { x: 0, y: 0, width: h.width, height: h.height };
   const region = options.region ?? full;
@@ -212,30 +237,46 @@ export function decodeParsed(file: SgaiFile, options: DecodeOptions = {}): Decod
   }
   const tiles = tilesForRegion(g, region);
   const needed = tilesWithHalo(g, tiles);
-  const yHat = decodeLatents(model.weights, file.zStream, file.yStreams, g, needed, options.onProgress, options.signal);
+  const yHat = outOfMemoryAsTooLarge(h, () => decodeLatents(model.weights, file.zStream, file.yStreams, g, needed, options.onProgress, options.signal, {
+    salvage: options.salvage === true,
+    damagedTiles: new Set(lostTiles),
+    onLostTile: (tile, reason) => skipped.push({ chunk: 'YTIL', tile, reason }),
+  }));
   const bitDepth = options.bitDepth ?? 8;
   const size = region.width * region.height * 3;
-  const image: RasterImage = {
+  const image: RasterImage = outOfMemoryAsTooLarge(h, () => ({
     width: region.width, height: region.height, bitDepth,
     data: bitDepth === 16 ? new Uint16Array(size) : new Uint8Array(size),
-  };
+  }));
   const run = () => synthesise(model.weights, yHat, g, tiles, region, image, options.onProgress, options.signal);
   let exact = false;
-  if (options.exact === false) run();
-  else exact = onReferenceBackend(run).exact;
-  return { image, file, region, model, exact };
+  if (options.exact === false) await run();
+  else exact = (await onReferenceBackendAsync(run)).exact;
+  return { image, file, region, model, exact, skipped };
 }
 
-export function decode(bytes: Uint8Array, options: DecodeOptions = {}): DecodeResult {
-  return decodeParsed(decodeSgai(bytes), options);
+/** A refused allocation (a limit raised past what this machine has) becomes a typed error. */
+function outOfMemoryAsTooLarge<T>(h: SgaiFile['header'], f: () => T): T {
+  try {
+    return f();
+  } catch (e) {
+    if (!(e instanceof RangeError)) throw e;
+    const gb = estimateDecodeMemoryBytes(h) / 1e9;
+    throw new SgaiError('IMAGE_TOO_LARGE', `not enough memory to decode this ${h.width}x${h.height} image (needs about ${gb.toFixed(gb < 10 ? 1 : 0)} GB)`, { cause: e });
+  }
+}
+
+export async function decode(bytes: Uint8Array, options: DecodeOptions = {}): Promise<DecodeResult> {
+  const maxPixels = checkMaxPixels(options.maxPixels ?? DEFAULT_MAX_PIXELS);
+  return decodeParsed(decodeSgai(bytes, { salvage: options.salvage, maxPixels }), options);
 }
 
 /** g_s applied to given quantized latents, through the same tiled path (and backend) the decoder uses. */
-export function synthesiseLatents(model: LoadedModel, yHat: Float32Array, width: number, height: number, tileSize: number, bitDepth: 8 | 16 = 8): RasterImage {
+export async function synthesiseLatents(model: LoadedModel, yHat: Float32Array, width: number, height: number, tileSize: number, bitDepth: 8 | 16 = 8): Promise<RasterImage> {
   const g = latentGrid(width, height, tileSize);
   const size = width * height * 3;
   const image: RasterImage = { width, height, bitDepth, data: bitDepth === 16 ? new Uint16Array(size) : new Uint8Array(size) };
   const all = Array.from({ length: g.tilesX * g.tilesY }, (_, i) => i);
-  onReferenceBackend(() => synthesise(model.weights, yHat, g, all, { x: 0, y: 0, width, height }, image));
+  await onReferenceBackendAsync(() => synthesise(model.weights, yHat, g, all, { x: 0, y: 0, width, height }, image));
   return image;
 }

@@ -13,7 +13,8 @@ export type SgaiErrorCode =
   | 'BAD_WEIGHTS' // a .safetensors file is malformed or does not fit the model
   | 'UNSUPPORTED_IMAGE' // input image format or content we cannot read
   | 'IMAGE_TOO_LARGE' // exceeds the configured pixel limit
-  | 'IO' // reading or writing a file failed
+  | 'INPUT_UNREADABLE' // an input file is missing, unreadable or a folder (exit 3: bad input)
+  | 'IO' // writing an output failed (disk full, read-only, no permission, ...)
   | 'CANCELLED' // the user cancelled
   | 'INVALID_ARGUMENT'; // bad option or argument
 

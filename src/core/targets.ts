@@ -41,8 +41,8 @@ export interface TargetResult {
 const LAMBDA_SPAN = 4;
 const MAX_LAMBDA_PROBES = 5;
 
-function measure(image: RasterImage, r: EncodeResult): Reached {
-  const dec = decode(r.bytes, { model: r.model }).image;
+async function measure(image: RasterImage, r: EncodeResult): Promise<Reached> {
+  const dec = (await decode(r.bytes, { model: r.model })).image;
   const big = Math.min(image.width, image.height) >= 161; // MS-SSIM needs 5 scales
   return {
     bytes: r.bytes.length,
@@ -98,7 +98,7 @@ export async function encodeToTarget(
   const base: { model: LoadedModel; reached: Reached; ok: boolean }[] = [];
   for (const model of [...models].sort((a, b) => a.card.lambda - b.card.lambda)) {
     const r = await encode(image, { ...options, model, refine: undefined });
-    const reached = measure(image, r);
+    const reached = await measure(image, r);
     base.push({ model, reached, ok: consider(r, reached, null) });
   }
   if (!options.refine) return finish();
@@ -116,7 +116,7 @@ export async function encodeToTarget(
   for (let i = 0; i < MAX_LAMBDA_PROBES; i++) {
     const lambda = Math.exp(logLam);
     const r = await encode(image, { ...options, model: pick.model, refine: { ...options.refine, lambda } });
-    const ok = consider(r, measure(image, r), lambda);
+    const ok = consider(r, await measure(image, r), lambda);
     // For a size target, meeting it means we can afford a higher lambda; for a quality target,
     // meeting it means we can try a lower one.
     if (ok === sizeTarget) lo = logLam;

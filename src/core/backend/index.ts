@@ -115,6 +115,26 @@ export function onReferenceBackend<T>(fn: () => T): { value: T; exact: boolean }
   }
 }
 
+/**
+ * The same for work that yields between tiles (cancellable decode). The backend is switched
+ * for the whole await, so one process must not run another tfjs job meanwhile: the engine runs
+ * one job per worker process.
+ */
+export async function onReferenceBackendAsync<T>(fn: () => Promise<T>): Promise<{ value: T; exact: boolean }> {
+  const prev = tf.getBackend();
+  if (prev === REFERENCE_BACKEND) return { value: await fn(), exact: true };
+  void tf.setBackend(REFERENCE_BACKEND);
+  if (tf.getBackend() !== REFERENCE_BACKEND) {
+    void tf.setBackend(prev);
+    return { value: await fn(), exact: false };
+  }
+  try {
+    return { value: await fn(), exact: true };
+  } finally {
+    void tf.setBackend(prev);
+  }
+}
+
 export function currentBackend(): BackendReport | null {
   return current;
 }

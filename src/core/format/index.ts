@@ -12,5 +12,7 @@ export {
   type Version,
 } from './chunks';
 export { tileGrid } from './grid';
-export { encodeSgai, decodeSgai, type DecodedSgai } from './sgai';
+export { encodeSgai, decodeSgai, SALVAGE_HINT, type DecodedSgai, type ParseOptions, type SkippedChunk } from './sgai';
+export { assertWithinPixelLimit, estimateDecodeMemoryBytes } from './limits';
+export { inspectSgai, type SgaiInspection, type InspectedChunk } from './inspect';
 export type { SgaiHeader, SgaiPreview, RefineRecord, SgaiFile, TileGrid } from './types';

@@ -1,13 +1,12 @@
 /**
  * Writing photos back out: PNG (8/16-bit) or JPEG, in the photo's original colour profile with
- * its EXIF/XMP carried over, written atomically; plus the small WebP previews the UI shows.
+ * its EXIF/XMP carried over, written through the safe writer (src/core/io); plus the small WebP previews the UI shows.
  * See docs/image-handling.md.
  */
-import { randomBytes } from 'node:crypto';
-import { open, rename, rm } from 'node:fs/promises';
-import { basename, dirname, join, resolve } from 'node:path';
 import sharp from 'sharp';
 import { SgaiError } from '../errors';
+import { preflightOutput, writeFileSafely, type OutputTarget } from '../io/safe-write';
+import { verifyImage } from '../io/verify';
 import { convertPixels, parseIcc, sameRgbModel, SRGB, type RgbModel, type Samples } from './icc';
 import { patchExif, patchXmp, spliceJpeg, splicePng } from './metadata';
 import { assertRaster, type RasterImage } from './raster';
@@ -128,53 +127,27 @@ export async function encodeImage(img: RasterImage, opts: ExportOptions): Promis
   return opts.format === 'jpeg' ? spliceJpeg(view, { icc, exif, xmp }).data : splicePng(view, { icc, exif, xmp, iccName });
 }
 
-function ioMessage(path: string, dir: string, e: unknown): string {
-  const code = (e as NodeJS.ErrnoException).code;
-  switch (code) {
-    case 'ENOENT':
-      return `Cannot save "${path}": the folder "${dir}" does not exist.`;
-    case 'EACCES':
-    case 'EPERM':
-    case 'EROFS':
-      return `Cannot save "${path}": no permission to write in "${dir}". Choose another folder.`;
-    case 'ENOTDIR':
-      return `Cannot save "${path}": "${dir}" is not a folder.`;
-    case 'EISDIR':
-      return `Cannot save "${path}": a folder with that name already exists.`;
-    case 'ENOSPC':
-    case 'EDQUOT':
-      return `Cannot save "${path}": the disk is full.`;
-    default:
-      return `Cannot save "${path}": ${(e as Error).message}`;
-  }
+export interface WriteImageOptions extends ExportOptions {
+  /** Replace an existing file. Default true for a plain path (the callers decide earlier), else the target's setting. */
+  force?: boolean;
+  /** Files the output must never be (e.g. the .sgai being decoded); checked by device+inode. */
+  inputs?: readonly string[];
+  signal?: AbortSignal;
 }
 
 /**
- * Encodes and writes atomically: a temp file in the destination folder, flushed, then renamed
- * over `path`, so readers never see a half-written photo and a failure leaves no debris.
+ * Encodes, then writes through writeFileSafely: the folder is checked before encoding, and only
+ * a complete file that sharp reads back with the expected format and size is put in place.
+ * `path` may be an OutputTarget from preflightOutput (checked before a long decode).
  */
-export async function writeImageFile(path: string, img: RasterImage, opts: ExportOptions): Promise<void> {
-  if (typeof path !== 'string' || path.length === 0) throw new SgaiError('INVALID_ARGUMENT', 'An output file path is required.');
+export async function writeImageFile(path: string | OutputTarget, img: RasterImage, opts: WriteImageOptions): Promise<void> {
+  if (typeof path === 'string' && path.length === 0) throw new SgaiError('INVALID_ARGUMENT', 'An output file path is required.');
+  assertRaster(img);
+  checkOptions(opts);
+  const target = typeof path === 'string' ? await preflightOutput(path, { force: opts.force ?? true, inputs: opts.inputs }) : path;
   const data = await encodeImage(img, opts);
-  const full = resolve(path);
-  const dir = dirname(full);
-  const tmp = join(dir, `.${basename(full)}.${randomBytes(6).toString('hex')}.tmp`);
-  let created = false;
-  try {
-    const fh = await open(tmp, 'wx');
-    created = true;
-    try {
-      await fh.writeFile(data);
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-    await rename(tmp, full);
-    created = false;
-  } catch (e) {
-    if (created) await rm(tmp, { force: true }).catch(() => undefined);
-    throw new SgaiError('IO', ioMessage(path, dir, e), { cause: e });
-  }
+  const want = { format: opts.format, width: img.width, height: img.height };
+  await writeFileSafely(target, data, { force: opts.force, inputs: opts.inputs, signal: opts.signal, verify: (b) => verifyImage(b, want) });
 }
 
 /**

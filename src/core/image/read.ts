@@ -10,11 +10,31 @@ import { convertPixels, parseIcc, sameRgbModel, SRGB, type ColourModel, type Sam
 import type { ImageMetadata, RasterImage } from './raster';
 
 export interface ReadOptions {
-  /** Refuse images with more pixels than this (IMAGE_TOO_LARGE). Default 100e6. */
+  /** Refuse images with more pixels than this (IMAGE_TOO_LARGE); the CLI's --max-megapixels. Default DEFAULT_MAX_PIXELS. */
   maxPixels?: number;
+  /**
+   * An image with real transparency (some pixel not fully opaque): 'refuse' (default,
+   * UNSUPPORTED_IMAGE naming --flatten) or 'flatten' it over white. An alpha channel that is
+   * fully opaque is always accepted silently.
+   */
+  alpha?: 'refuse' | 'flatten';
+  /** An animated / multi-page image: 'refuse' (default, naming --first-frame) or read only the 'first' frame. */
+  frames?: 'refuse' | 'first';
 }
 
+/** The default pixel limit (100 MP): above it the CLI asks for --max-megapixels. */
 export const DEFAULT_MAX_PIXELS = 100e6;
+
+/**
+ * Rough peak memory of encoding an image of this many pixels, for the too-large message. Fitted
+ * to peak RSS of encodeFile with the largest shipped model on wasm (3.8 MP: 0.86 GB, 15 MP:
+ * 1.14 GB): ~0.8 GB of runtime and weights plus ~25 B per pixel (raster, decode buffer,
+ * latents); 16-bit sources hold two bytes per sample. An estimate to size the machine, not a
+ * guarantee.
+ */
+export function estimateEncodeMemoryBytes(pixels: number, bitDepth: 8 | 16 = 8): number {
+  return 0.8e9 + pixels * (bitDepth === 16 ? 32 : 25);
+}
 
 const FORMATS = new Set(['jpeg', 'png', 'webp', 'tiff', 'heif', 'gif']);
 // sharp's prebuilt libheif decodes AVIF only; HEVC (HEIC) needs a custom libvips build.
@@ -77,6 +97,34 @@ function stripExifHeader(b: Uint8Array | undefined): Uint8Array | undefined {
   return b;
 }
 
+/** True when some alpha sample (the last of each pixel's channels) is below fully opaque. */
+function hasTransparency(samples: Samples, channels: 2 | 4, bits: 8 | 16): boolean {
+  const opaque = bits === 16 ? 65535 : 255;
+  for (let i = channels - 1; i < samples.length; i += channels) if (samples[i] !== opaque) return true;
+  return false;
+}
+
+/**
+ * Frames or pages in the file. sharp reports `pages` for GIF, WebP, TIFF and HEIF; libvips
+ * does not read APNG, so its acTL chunk (frame count, before the first IDAT) is read here.
+ */
+function frameCount(m: sharp.Metadata, src: Buffer): number {
+  let n = typeof m.pages === 'number' && m.pages > 1 ? m.pages : 1;
+  if (m.format === 'png') n = Math.max(n, apngFrames(src));
+  return n;
+}
+
+function apngFrames(png: Buffer): number {
+  for (let o = 8; o + 12 <= png.length; ) {
+    const len = png.readUInt32BE(o);
+    const type = png.toString('latin1', o + 4, o + 8);
+    if (type === 'acTL' && len >= 8 && o + 16 <= png.length) return png.readUInt32BE(o + 8);
+    if (type === 'IDAT' || type === 'IEND') return 1;
+    o += 12 + len;
+  }
+  return 1;
+}
+
 function asSamples(buf: Buffer, bits: 8 | 16): Samples {
   if (bits === 8) return new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
   if (buf.byteOffset % 2 === 0) return new Uint16Array(buf.buffer, buf.byteOffset, buf.byteLength / 2);
@@ -85,7 +133,8 @@ function asSamples(buf: Buffer, bits: 8 | 16): Samples {
 
 /**
  * Decodes a photo to upright sRGB. Errors: IO (missing/unreadable file), UNSUPPORTED_IMAGE
- * (unknown format, damaged file, camera raw), IMAGE_TOO_LARGE (over maxPixels).
+ * (unknown format, damaged file, camera raw; transparency or animation unless allowed by
+ * `alpha` / `frames`), IMAGE_TOO_LARGE (over maxPixels).
  */
 export async function readImage(
   input: string | Uint8Array,
@@ -94,6 +143,14 @@ export async function readImage(
   const maxPixels = opts.maxPixels ?? DEFAULT_MAX_PIXELS;
   if (typeof maxPixels !== 'number' || !(maxPixels > 0)) {
     throw new SgaiError('INVALID_ARGUMENT', `maxPixels must be a positive number, got ${String(maxPixels)}.`);
+  }
+  const alphaMode = opts.alpha ?? 'refuse';
+  const frameMode = opts.frames ?? 'refuse';
+  if (alphaMode !== 'refuse' && alphaMode !== 'flatten') {
+    throw new SgaiError('INVALID_ARGUMENT', `alpha must be 'refuse' or 'flatten', got ${String(alphaMode)}.`);
+  }
+  if (frameMode !== 'refuse' && frameMode !== 'first') {
+    throw new SgaiError('INVALID_ARGUMENT', `frames must be 'refuse' or 'first', got ${String(frameMode)}.`);
   }
   let label: string;
   let src: Buffer;
@@ -133,11 +190,23 @@ export async function readImage(
       `${label} is a HEIC photo, and this build cannot decode HEVC. Export it as JPEG, PNG or TIFF first (on an iPhone, Settings → Camera → Formats → Most Compatible avoids HEIC).`,
     );
   }
+  const frames = frameCount(m, src);
+  if (frames > 1 && frameMode !== 'first') {
+    throw new SgaiError(
+      'UNSUPPORTED_IMAGE',
+      m.format === 'tiff' || m.format === 'heif'
+        ? `${label} has ${frames} pages; .sgai stores one picture: pass --first-frame to encode only the first page.`
+        : `${label} is animated (${frames} frames); .sgai stores one picture: pass --first-frame to encode only the first frame.`,
+    );
+  }
+  // Per frame: sharp reports one page's size, and only page 0 is decoded.
   const pixels = m.width * m.height;
   if (pixels > maxPixels) {
+    const gb = estimateEncodeMemoryBytes(pixels, m.depth === 'ushort' ? 16 : 8) / 1e9;
     throw new SgaiError(
       'IMAGE_TOO_LARGE',
-      `${label} is ${m.width}×${m.height} (${formatMp(pixels)}), over the ${formatMp(maxPixels)} limit. Downscale it first or raise the limit.`,
+      `${label} is ${m.width}×${m.height} (${formatMp(pixels)}), over the ${formatMp(maxPixels)} limit; ` +
+        `pass --max-megapixels ${Math.ceil(pixels / 1e6)} to encode it (needs about ${gb.toFixed(gb < 10 ? 1 : 0)} GB of memory), or downscale it first.`,
     );
   }
   if (m.depth !== 'uchar' && m.depth !== 'ushort') {
@@ -185,6 +254,15 @@ export async function readImage(
   const { width, height, channels } = raw.info;
   if (channels < 1 || channels > 4) throw new SgaiError('UNSUPPORTED_IMAGE', `${label} decoded to ${channels} channels; expected gray or RGB.`);
   const samples = asSamples(raw.data, bitDepth);
+  // Look at the alpha samples themselves: many opaque images (PNG exports, screenshots, some
+  // GIFs) carry an alpha channel that is all opaque, and those lose nothing.
+  const transparent = (channels === 2 || channels === 4) && hasTransparency(samples, channels as 2 | 4, bitDepth);
+  if (transparent && alphaMode !== 'flatten') {
+    throw new SgaiError(
+      'UNSUPPORTED_IMAGE',
+      `${label} has transparency, which .sgai does not keep; pass --flatten to place it on white.`,
+    );
+  }
   // An sRGB-equivalent profile is left alone so sRGB photos stay bit-exact.
   const from = model && !(model.kind === 'rgb' && sameRgbModel(model, SRGB)) ? model : undefined;
   let data: Samples;
@@ -204,7 +282,7 @@ export async function readImage(
   }
 
   const orientation = typeof m.orientation === 'number' && Number.isInteger(m.orientation) ? m.orientation : 1;
-  const meta: ImageMetadata = { format, bitDepth, hadAlpha: m.hasAlpha === true, orientation };
+  const meta: ImageMetadata = { format, bitDepth, hadAlpha: transparent, orientation };
   if (icc) meta.icc = icc;
   const exif = stripExifHeader(bytes(m.exif));
   if (exif) meta.exif = exif;

@@ -4,6 +4,7 @@
  * decoder on any machine and backend derives exactly the CDF indices the encoder used.
  */
 import { SgaiError } from '../errors';
+import { SALVAGE_HINT } from '../format/sgai';
 import { buildFactorizedTable, factorizedLikelihood, medians } from '../entropy/factorized';
 import { buildGaussianTable, codecScaleTable, gaussianLikelihood, scaleIndex } from '../entropy/gaussian';
 import { idealCodeLengthBits, ransDecode, ransEncode, type CdfTable } from '../entropy/rans';
@@ -165,10 +166,24 @@ function streamDecode(data: Uint8Array, indexes: Int32Array, table: CdfTable, wh
   }
 }
 
-/** Decode z and the listed y tiles into a full-size y^ buffer (other tiles stay zero). */
+export interface LatentSalvage {
+  /** Tiles known to be damaged or missing (their stream is not even tried). */
+  damagedTiles?: ReadonlySet<number>;
+  /** Also treat a tile whose stream does not decode as lost instead of failing. */
+  salvage?: boolean;
+  /** Called once per needed tile that was predicted instead of decoded because its stream failed. */
+  onLostTile?: (tile: number, reason: string) => void;
+}
+
+/**
+ * Decode z and the listed y tiles into a full-size y^ buffer (other tiles stay zero). A lost
+ * tile (see LatentSalvage) gets y^ = mu, the hyperprior's predicted means: what an all-zero
+ * symbol stream would give, so it comes out as a smooth plausible picture, not noise. The z
+ * stream is never salvaged: every tile's means and scales come from it.
+ */
 export function decodeLatents(
   w: HyperpriorWeights, zStream: Uint8Array, yStreams: Uint8Array[], g: LatentGrid, tiles: number[],
-  onProgress?: Progress, signal?: AbortSignal,
+  onProgress?: Progress, signal?: AbortSignal, lost: LatentSalvage = {},
 ): Float32Array {
   const { N, M } = w;
   const tables = tablesOf(w);
@@ -180,18 +195,27 @@ export function decodeLatents(
     if (signal?.aborted) throw new SgaiError('CANCELLED', 'cancelled');
     const r = tileLatentRect(g, t);
     const { band: hyper, at } = bands.forTile(t);
-    const count = r.width * r.height * M;
-    const idx = new Int32Array(count);
+    let sym: Int32Array | null = null;
+    if (!lost.damagedTiles?.has(t)) {
+      const count = r.width * r.height * M;
+      const idx = new Int32Array(count);
+      let k = 0;
+      for (let c = 0; c < M; c++)
+        for (let row = 0; row < r.height; row++)
+          for (let col = 0; col < r.width; col++, k++) idx[k] = scaleIndex(hyper.scales[at(row, col) + c], SCALE_TABLE);
+      try {
+        sym = streamDecode(yStreams[t], idx, yTable(), `the y stream of tile ${t} (chunk YTIL #${t + 1})`);
+      } catch (e) {
+        if (!(e instanceof SgaiError) || e.code !== 'CORRUPT') throw e;
+        if (!lost.salvage) throw new SgaiError('CORRUPT', `${e.message}; ${SALVAGE_HINT}`, { cause: e.cause });
+        lost.onLostTile?.(t, 'its stream does not decode');
+      }
+    }
     let k = 0;
     for (let c = 0; c < M; c++)
       for (let row = 0; row < r.height; row++)
-        for (let col = 0; col < r.width; col++, k++) idx[k] = scaleIndex(hyper.scales[at(row, col) + c], SCALE_TABLE);
-    const sym = streamDecode(yStreams[t], idx, yTable(), `the y stream of tile ${t} (chunk YTIL)`);
-    k = 0;
-    for (let c = 0; c < M; c++)
-      for (let row = 0; row < r.height; row++)
         for (let col = 0; col < r.width; col++, k++) {
-          yHat[((r.y + row) * g.yw + r.x + col) * M + c] = sym[k] + hyper.means[at(row, col) + c];
+          yHat[((r.y + row) * g.yw + r.x + col) * M + c] = (sym ? sym[k] : 0) + hyper.means[at(row, col) + c];
         }
     onProgress?.('entropy', i + 1, tiles.length);
   });

@@ -3,7 +3,7 @@
  * receptive field and only their centres are kept, so tiled results equal whole-image results
  * up to float rounding and show no seams, while memory stays bounded by one tile's features.
  */
-import { SgaiError } from '../errors';
+import { checkpoint } from '../cancel';
 import { pasteRegion, rasterToFloatRegion, type RasterImage } from '../image/raster';
 import {
   ANALYSIS_HALO_PX, SYNTHESIS_HALO_Y, Y_STRIDE, intersect, tileLatentRect,
@@ -14,17 +14,13 @@ import type { HyperpriorWeights } from '../model/weights';
 
 export type Progress = (stage: string, done: number, total: number) => void;
 
-function checkAbort(signal?: AbortSignal): void {
-  if (signal?.aborted) throw new SgaiError('CANCELLED', 'cancelled');
-}
-
 /** y = g_a(x) for the whole padded image, computed tile by tile. Returns HWC float32 [yh, yw, M]. */
-export function analyse(w: HyperpriorWeights, img: RasterImage, g: LatentGrid, onProgress?: Progress, signal?: AbortSignal): Float32Array {
+export async function analyse(w: HyperpriorWeights, img: RasterImage, g: LatentGrid, onProgress?: Progress, signal?: AbortSignal): Promise<Float32Array> {
   const M = w.M;
   const y = new Float32Array(g.yh * g.yw * M);
   const total = g.tilesX * g.tilesY;
   for (let t = 0; t < total; t++) {
-    checkAbort(signal);
+    await checkpoint(signal);
     const r = tileLatentRect(g, t);
     // Pixel window with halo, clipped to the padded image: outside it the whole-image
     // convolution sees zero padding too, so clipping keeps tiled == whole.
@@ -55,19 +51,19 @@ export function hyperAnalyse(w: HyperpriorWeights, y: Float32Array, g: LatentGri
  * x^ = g_s(y^) for the tiles listed, pasted into `out` (which covers `region` of the image).
  * Latents of neighbouring tiles must already be present in yHat where the halo reaches.
  */
-export function synthesise(
+export async function synthesise(
   w: HyperpriorWeights, yHat: Float32Array, g: LatentGrid, tiles: number[], region: Rect, out: RasterImage,
   onProgress?: Progress, signal?: AbortSignal,
-): void {
+): Promise<void> {
   const M = w.M;
   const image: Rect = { x: 0, y: 0, width: g.width, height: g.height };
-  tiles.forEach((t, i) => {
-    checkAbort(signal);
+  for (const [i, t] of tiles.entries()) {
+    await checkpoint(signal);
     const r = tileLatentRect(g, t);
     const tilePixels: Rect = { x: r.x * Y_STRIDE, y: r.y * Y_STRIDE, width: r.width * Y_STRIDE, height: r.height * Y_STRIDE };
     const inImage = intersect(image, tilePixels);
     const keep = inImage && intersect(inImage, region);
-    if (!keep) return;
+    if (!keep) continue;
     const cx0 = Math.max(0, r.x - SYNTHESIS_HALO_Y);
     const cy0 = Math.max(0, r.y - SYNTHESIS_HALO_Y);
     const cx1 = Math.min(g.yw, r.x + r.width + SYNTHESIS_HALO_Y);
@@ -84,5 +80,5 @@ export function synthesise(
       keep.x - cx0 * Y_STRIDE, keep.y - cy0 * Y_STRIDE, keep.width, keep.height,
       keep.x - region.x, keep.y - region.y);
     onProgress?.('synthesis', i + 1, tiles.length);
-  });
+  }
 }

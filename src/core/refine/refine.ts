@@ -6,6 +6,7 @@
  * rate-distortion loss worse.
  */
 import * as tf from '@tensorflow/tfjs';
+import { checkpoint } from '../cancel';
 import { SgaiError } from '../errors';
 import type { HyperpriorWeights } from '../model/weights';
 import { differentiableModel, type DifferentiableModel } from './differentiable';
@@ -125,9 +126,9 @@ function trueLoss(m: DifferentiableModel, x: tf.Tensor4D, y: tf.Tensor4D, z: tf.
   return { iteration, loss, bpp, mse, psnr: -10 * Math.log10(mse) };
 }
 
-export function refineLatents(
+export async function refineLatents(
   w: HyperpriorWeights, target: RefineTarget, y0: Float32Array, z0: Float32Array, modelLambda: number, options: RefineOptions = {},
-): RefineResult {
+): Promise<RefineResult> {
   const method = options.method ?? 'ssl';
   if (!METHODS.includes(method)) throw new SgaiError('INVALID_ARGUMENT', `unknown refinement method "${method}" (use one of ${METHODS.join(', ')})`);
   const iterations = options.iterations ?? 500;
@@ -177,7 +178,7 @@ export function refineLatents(
 
   try {
     for (let t = 0; t < iterations; t++) {
-      if (options.signal?.aborted) throw new SgaiError('CANCELLED', 'refinement cancelled');
+      await checkpoint(options.signal, 'refinement cancelled');
       if (options.timeBudgetS !== undefined && (performance.now() - start) / 1000 > options.timeBudgetS) break;
       const tau = temperature(schedule, t);
       gumbelNoise(seed, NOISE_STREAM_Y, t, yNoise.length, yNoise);

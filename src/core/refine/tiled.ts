@@ -5,7 +5,7 @@
  * from the latents already refined by earlier tiles; only the tile's own y and z are written
  * back. Tiles are aligned to the 64-px grid, so a tile's z and y are exact sub-grids.
  */
-import { SgaiError } from '../errors';
+import { throwIfCancelled } from '../cancel';
 import { rasterToFloatRegion, type RasterImage } from '../image/raster';
 import type { LatentGrid } from '../latent-grid';
 import type { HyperpriorWeights } from '../model/weights';
@@ -20,9 +20,9 @@ function copyRows(src: Float32Array, srcW: number, dst: Float32Array, dstW: numb
   for (let r = 0; r < h; r++) dst.set(src.subarray(((sy + r) * srcW + sx) * c, ((sy + r) * srcW + sx + w) * c), ((dy + r) * dstW + dx) * c);
 }
 
-export function refineImage(
+export async function refineImage(
   w: HyperpriorWeights, image: RasterImage, g: LatentGrid, y0: Float32Array, z0: Float32Array, modelLambda: number, options: RefineOptions,
-): RefineResult {
+): Promise<RefineResult> {
   if (g.paddedWidth <= WHOLE_IMAGE_LIMIT && g.paddedHeight <= WHOLE_IMAGE_LIMIT) {
     const x = rasterToFloatRegion(image, 0, 0, g.paddedWidth, g.paddedHeight);
     return refineLatents(w, { x, height: g.paddedHeight, width: g.paddedWidth, cropHeight: image.height, cropWidth: image.width }, y0, z0, modelLambda, options);
@@ -38,7 +38,7 @@ export function refineImage(
   const sum = { initial: { bpp: 0, mse: 0 }, best: { bpp: 0, mse: 0 } };
   let done = Infinity;
   for (let t = 0; t < count; t++) {
-    if (options.signal?.aborted) throw new SgaiError('CANCELLED', 'refinement cancelled');
+    throwIfCancelled(options.signal, 'refinement cancelled');
     const x0 = (t % tilesX) * REFINE_TILE;
     const yy0 = Math.floor(t / tilesX) * REFINE_TILE;
     const x1 = Math.min(g.paddedWidth, x0 + REFINE_TILE);
@@ -54,7 +54,7 @@ export function refineImage(
     const tz = new Float32Array((ch / 64) * (cw / 64) * N);
     copyRows(z, g.zw, tz, cw / 64, N, cy0 / 64, cx0 / 64, 0, 0, ch / 64, cw / 64);
     const remaining = options.timeBudgetS === undefined ? undefined : Math.max(0, options.timeBudgetS - (performance.now() - start) / 1000) / (count - t);
-    const r = refineLatents(w, {
+    const r = await refineLatents(w, {
       x, height: ch, width: cw,
       // The loss counts only real pixels: the padding is at the bottom/right of the photo.
       cropHeight: Math.min(ch, image.height - cy0), cropWidth: Math.min(cw, image.width - cx0),
