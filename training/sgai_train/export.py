@@ -97,6 +97,16 @@ def fmt_duration(seconds: float) -> str:
 
 
 def training_data_string(args: dict) -> str:
+    if args.get("pack"):
+        return (f"sprint pack {os.path.basename(os.path.normpath(args['pack']))} (make_sprint_pack.py: one JPEG q95 crop "
+                f"per photo of shared/datasets/train, validation photos excluded), random {args.get('crop', 256)}x"
+                f"{args.get('crop', 256)} crops + flips; Kodak never used for training")
+    if args.get("held_out"):
+        s = ("shared/datasets/train-pack (1,604 JPEG crops 256x256, flips)"
+             + ("" if args.get("no_photos") else " + random crops of shared/datasets/train (980 photos, flips)")
+             + "; the 40 validation photos of training/validation-split.txt and their crops left out of this run's steps")
+        s += "" if args.get("crop", 256) == 256 else f"; training crops {args['crop']}x{args['crop']}"
+        return s + "; Kodak never used for training"
     s = "shared/datasets/train-pack (1,664 JPEG crops 256x256, flips)"
     if not args.get("no_photos"):
         s += " + random 256x256 crops of shared/datasets/train (1,020 photos, flips)"

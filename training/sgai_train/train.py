@@ -110,6 +110,9 @@ def _parser():
     p.add_argument("--clip", type=float, default=1.0)
     p.add_argument("--no-photos", action="store_true", help="train-pack crops only (no crops of train/ photos)")
     p.add_argument("--data-limit", type=int, default=0, help="use only the first K images (tests)")
+    p.add_argument("--pack", default=None,
+                   help="train on a sprint pack folder (make_sprint_pack.py) preloaded on the device "
+                        "instead of shared/datasets")
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     p.add_argument("--ckpt-minutes", type=float, default=5.0)
@@ -169,12 +172,19 @@ def _truncate_log(path: str, upto_step: int) -> None:
     os.replace(path + ".tmp", path)
 
 
+def make_data(args, dev):
+    if getattr(args, "pack", None):
+        from .pack_data import PackData
+        return PackData(args.pack, args.seed, crop=args.crop, device=dev, limit=args.data_limit)
+    return TrainData(args.seed, crop=args.crop, use_photos=not args.no_photos, limit=args.data_limit)
+
+
 def _initial_latent_gain(model: MeanScaleHyperprior, args) -> float:
     from .latent_gain import apply_latent_gain, best_latent_gain
 
     if args.latent_gain == "auto":
         # Batches from a stream of their own, so the training data order is unaffected.
-        probe = TrainData(args.seed + 7919, crop=args.crop, use_photos=not args.no_photos, limit=args.data_limit)
+        probe = make_data(argparse.Namespace(**{**vars(args), "seed": args.seed + 7919}), "cpu")
         it = probe.batches(args.batch, 0, 0)
         batches = [next(it)[0] for _ in range(4)]
         gain, tried = best_latent_gain(model, batches, args.lmbda)
@@ -210,6 +220,8 @@ def train(argv=None) -> Dict[str, Any]:
         args = argparse.Namespace(**stored)
     elif args.lr is None:
         args.lr = 1e-4
+    # TrainData leaves the validation split out of every step run by this code (model cards say so).
+    args.held_out = "training/validation-split.txt" 
     if args.lr_drop_at is not None:
         drop_at = args.lr_drop_at
     elif resume and "steps" not in given:
@@ -240,7 +252,7 @@ def train(argv=None) -> Dict[str, Any]:
     aux_opt = torch.optim.Adam(model.aux_parameters(), lr=args.aux_lr)
     sched = StepDropLR(opt, args.lr, drop_at, gamma=getattr(args, "lr_floor", 0.1), warmup=getattr(args, "warmup", 0),
                        kind=getattr(args, "schedule", "step"), total=args.steps)
-    data = TrainData(args.seed, crop=args.crop, use_photos=not args.no_photos, limit=args.data_limit)
+    data = make_data(args, dev)
 
     step, epoch, pos, train_s = 0, 0, 0, 0.0
     if resume:
