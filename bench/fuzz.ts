@@ -23,6 +23,7 @@ import { inspectSgai } from '../src/core/format/inspect';
 import { readImage } from '../src/core/image/read';
 import { loadModelFromPath } from '../src/core/model/registry';
 import { packageRoot } from '../src/core/model/registry';
+import { mulberry32 } from '../test/seeded-random';
 
 const { values } = parseArgs({
   options: {
@@ -38,16 +39,6 @@ const MAX_PIXELS = Number(values['max-pixels']);
 const SLOW_MS = Number(values['slow-ms']);
 const MAX_BYTES = Number(values['max-mb']) * 1e6;
 
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 const r = mulberry32(Number(values.seed));
 const pick = (n: number): number => Math.floor(r() * n);
 

@@ -5,5 +5,5 @@
 set -e
 cd "$(dirname "$0")"
 [ -x .venv/torch/bin/python ] || /root/.pyenv/versions/3.11.7/bin/python3 -m venv .venv/torch 2>/dev/null || python3 -m venv .venv/torch
-.venv/torch/bin/pip install -q torch numpy pillow pytest
+.venv/torch/bin/pip install -q torch numpy pillow pytest safetensors
 .venv/torch/bin/python -c 'import torch; print("torch", torch.__version__)'

@@ -48,6 +48,21 @@ class _Source:
         self.tar, self.offset, self.size, self.path = tar, offset, size, path
 
 
+def epoch_samples(data, batch_size: int, epoch: int, pos: int):
+    """Yield (list of batch_size samples, (epoch, pos) after them) from any dataset with
+    order(epoch) and sample(epoch, pos, index): the resumable walk both data sources share."""
+    order = data.order(epoch)
+    while True:
+        imgs = []
+        while len(imgs) < batch_size:
+            if pos >= len(order):
+                epoch, pos = epoch + 1, 0
+                order = data.order(epoch)
+            imgs.append(data.sample(epoch, pos, int(order[pos])))
+            pos += 1
+        yield imgs, (epoch, pos)
+
+
 class TrainData:
     def __init__(self, seed: int, crop: int = 256, use_photos: bool = True, root: str = DATASETS,
                  limit: int = 0):
@@ -114,15 +129,7 @@ class TrainData:
 
     def batches(self, batch_size: int, epoch: int = 0, pos: int = 0):
         """Yield (batch [B,3,H,W] float in [0,1], (epoch, pos) AFTER this batch)."""
-        order = self.order(epoch)
-        while True:
-            imgs = []
-            while len(imgs) < batch_size:
-                if pos >= len(order):
-                    epoch, pos = epoch + 1, 0
-                    order = self.order(epoch)
-                imgs.append(self.sample(epoch, pos, int(order[pos])))
-                pos += 1
+        for imgs, (epoch, pos) in epoch_samples(self, batch_size, epoch, pos):
             arr = np.stack(imgs).astype(np.float32) / 255.0
             yield torch.from_numpy(arr).permute(0, 3, 1, 2).contiguous(), (epoch, pos)
 

@@ -345,3 +345,21 @@ def rd_loss(out: Dict[str, Tensor], x: Tensor, lmbda: float) -> Dict[str, Tensor
     bpp = sum(-torch.log2(l).sum() for l in out["likelihoods"].values()) / num_pixels
     mse = F.mse_loss(out["x_hat"], x)
     return {"loss": lmbda * 255.0**2 * mse + bpp, "bpp": bpp, "mse": mse}
+
+
+def rd_step(l: Dict[str, Tensor], model: "MeanScaleHyperprior", opt, aux_opt, net_params, clip: float) -> Tuple[bool, Tensor]:
+    """One optimiser step on an R-D loss: backward, gradient-norm clip and Adam, skipped when the
+    loss is not finite (one bad batch must not poison the weights); then one step on the
+    entropy bottleneck's auxiliary (quantile) loss. Returns (loss was finite, aux loss)."""
+    opt.zero_grad(set_to_none=True)
+    finite = bool(torch.isfinite(l["loss"]))
+    if finite:
+        l["loss"].backward()
+        if clip > 0:
+            torch.nn.utils.clip_grad_norm_(net_params, clip)
+        opt.step()
+    aux = model.aux_loss()
+    aux_opt.zero_grad(set_to_none=True)
+    aux.backward()
+    aux_opt.step()
+    return finite, aux

@@ -22,7 +22,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from .data import validation_photos
+from .data import epoch_samples, validation_photos
 
 
 def _decode(data: bytes) -> np.ndarray:
@@ -84,14 +84,6 @@ class PackData:
 
     def batches(self, batch_size: int, epoch: int = 0, pos: int = 0):
         """Yield (batch [B,3,c,c] float32 in [0,1] on the device, (epoch, pos) AFTER this batch)."""
-        order = self.order(epoch)
-        while True:
-            imgs = []
-            while len(imgs) < batch_size:
-                if pos >= len(order):
-                    epoch, pos = epoch + 1, 0
-                    order = self.order(epoch)
-                imgs.append(self.sample(epoch, pos, int(order[pos])))
-                pos += 1
+        for imgs, (epoch, pos) in epoch_samples(self, batch_size, epoch, pos):
             x = torch.stack(imgs).permute(0, 3, 1, 2).float().div_(255.0).contiguous()
             yield x, (epoch, pos)

@@ -224,7 +224,7 @@ def worker(cfg_path: str) -> int:
 
     from . import safetensors_io as st
     from .export import hardware_string, load_exported, parameter_tensors
-    from .model import MeanScaleHyperprior, rd_loss
+    from .model import MeanScaleHyperprior, rd_loss, rd_step
     from .pack_data import PackData
 
     with open(cfg_path) as f:
@@ -320,18 +320,10 @@ def worker(cfg_path: str) -> int:
             forward = model.forward
             out_ = forward(x)
         l = rd_loss(out_, x, m["lambda"])
-        opt.zero_grad(set_to_none=True)
         # One host sync per step (the finite check). With one process per lambda the GPU runs the
         # other processes' kernels meanwhile, so the sync costs little overall.
         loss = float(l["loss"])
-        if math.isfinite(loss):
-            l["loss"].backward()
-            torch.nn.utils.clip_grad_norm_(net_params, 1.0)
-            opt.step()
-        aux = model.aux_loss()
-        aux_opt.zero_grad(set_to_none=True)
-        aux.backward()
-        aux_opt.step()
+        _, aux = rd_step(l, model, opt, aux_opt, net_params, 1.0)
         step += 1
         train_s += time.time() - t0
         if math.isfinite(loss):

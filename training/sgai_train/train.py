@@ -24,7 +24,7 @@ import numpy as np
 import torch
 
 from .data import TrainData
-from .model import MeanScaleHyperprior, rd_loss
+from .model import MeanScaleHyperprior, rd_loss, rd_step
 
 CSV_FIELDS = ["step", "epoch", "loss", "bpp", "mse", "psnr", "aux", "lr", "train_s"]
 # Settings that may differ when a run is resumed; everything else comes from the checkpoint.
@@ -311,18 +311,9 @@ def train(argv=None) -> Dict[str, Any]:
         lr = sched.apply(step)
         out = forward(x)
         l = rd_loss(out, x, args.lmbda)
-        opt.zero_grad(set_to_none=True)
-        if torch.isfinite(l["loss"]):
-            l["loss"].backward()
-            if args.clip > 0:
-                torch.nn.utils.clip_grad_norm_(net_params, args.clip)
-            opt.step()
-        else:  # never let one bad batch poison the weights; the log shows the nan
+        finite, aux = rd_step(l, model, opt, aux_opt, net_params, args.clip)
+        if not finite:  # the log shows the nan
             print(f"step {step + 1}: non-finite loss, update skipped", flush=True)
-        aux = model.aux_loss()
-        aux_opt.zero_grad(set_to_none=True)
-        aux.backward()
-        aux_opt.step()
         step += 1
         train_s += time.time() - t0
 

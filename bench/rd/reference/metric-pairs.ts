@@ -12,6 +12,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
 import type { RasterImage } from '../../../src/core/image/raster';
+import { mulberry32 } from '../../../test/seeded-random';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 export const KODAK_DIR = resolve(HERE, '..', '..', '..', '..', 'shared', 'datasets', 'kodak');
@@ -25,16 +26,7 @@ export interface MetricPair {
 }
 
 /** Small seeded PRNG (mulberry32): same sequence on every platform. */
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const rng = mulberry32;
 
 const clamp8 = (v: number): number => (v < 0 ? 0 : v > 255 ? 255 : Math.round(v));
 

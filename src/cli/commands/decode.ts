@@ -13,7 +13,7 @@ import { verifyImage } from '../../core/io/verify';
 import { maxPixelsOption, numberOption, parseRegion, usage, type Values } from '../options';
 import { checkInput, readInput } from '../inputs';
 import { planOutputs } from '../outputs';
-import type { CommandContext } from './context';
+import { forEachInput, type CommandContext } from './context';
 
 type Format = 'png' | 'jpeg';
 const formatOf = (path: string): Format => (extname(path).toLowerCase() === '.png' ? 'png' : 'jpeg');
@@ -36,17 +36,8 @@ export async function decodeCommand(inputs: string[], values: Values, ctx: Comma
   for (const out of outs) targets.push(await preflightOutput(out, { force, inputs }));
   await ctx.needBackend();
 
-  let firstFailure = 0;
-  for (const [k, input] of inputs.entries()) {
-    try {
-      await decodeOne(input, targets[k], formats[k], { values, quality, bitDepthOpt: bitDepthOpt as 8 | 16 | undefined, region, maxPixels, ctx });
-    } catch (e) {
-      if (!isSgaiError(e) || e.code === 'CANCELLED' || inputs.length === 1) throw e;
-      ctx.err(`sgai: ${input}: ${e.message}`);
-      firstFailure ||= ctx.exitCode(e);
-    }
-  }
-  return firstFailure;
+  const settings = { values, quality, bitDepthOpt: bitDepthOpt as 8 | 16 | undefined, region, maxPixels, ctx };
+  return forEachInput(inputs, ctx, (input, k) => decodeOne(input, targets[k], formats[k], settings));
 }
 
 interface DecodeSettings {

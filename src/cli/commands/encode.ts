@@ -5,7 +5,7 @@
  */
 import sharp from 'sharp';
 import { encodeFile, resolveModel, type EncodeResult } from '../../core/codec';
-import { isSgaiError, SgaiError } from '../../core/errors';
+import { SgaiError } from '../../core/errors';
 import { readImage, type ReadOptions } from '../../core/image/read';
 import { preflightOutput, writeFileSafely, type OutputTarget } from '../../core/io/safe-write';
 import { verifySgai } from '../../core/io/verify';
@@ -15,7 +15,7 @@ import { encodeToTarget } from '../../core/targets';
 import { maxPixelsOption, numberOption, refineOptions, targetOption, type Values } from '../options';
 import { checkInput } from '../inputs';
 import { planOutputs } from '../outputs';
-import type { CommandContext } from './context';
+import { forEachInput, type CommandContext } from './context';
 
 const num = (v: number, d = 3) => v.toFixed(d);
 export const formatDuration = (s: number) => (s < 90 ? `${s.toFixed(0)} s` : s < 5400 ? `${(s / 60).toFixed(0)} min` : `${(s / 3600).toFixed(1)} h`);
@@ -44,18 +44,8 @@ export async function encodeCommand(inputs: string[], values: Values, ctx: Comma
   const isTest = values.model === undefined && defaultModel().isTestModel;
   ctx.err(`model: ${model.card.id} (N=${model.card.N}, M=${model.card.M}, lambda=${model.card.lambda})${isTest ? ' - UNTRAINED TEST MODEL: no trained weights are installed' : ''}`);
 
-  let firstFailure = 0;
-  for (const [k, input] of inputs.entries()) {
-    try {
-      await encodeOne(input, targets[k], { values, refine, target, tileSize, read, model, ctx });
-    } catch (e) {
-      // Cancel stops everything; another photo's failure does not stop the rest.
-      if (!isSgaiError(e) || e.code === 'CANCELLED' || inputs.length === 1) throw e;
-      ctx.err(`sgai: ${input}: ${e.message}`);
-      firstFailure ||= ctx.exitCode(e);
-    }
-  }
-  return firstFailure;
+  const settings = { values, refine, target, tileSize, read, model, ctx };
+  return forEachInput(inputs, ctx, (input, k) => encodeOne(input, targets[k], settings));
 }
 
 interface EncodeSettings {
