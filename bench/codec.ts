@@ -5,12 +5,7 @@
  */
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { initBackend, type BackendName } from '../src/core/backend';
-import { analyse, synthesise } from '../src/core/pipeline/transforms';
-import { decode, encode, resolveModel } from '../src/core/codec';
-import { readImage } from '../src/core/image/read';
-import { latentGrid } from '../src/core/latent-grid';
-import { packageRoot } from '../src/core/model/registry';
+import { analyse, type BackendName, decode, encode, initBackend, latentGrid, packageRoot, readImage, resolveModel, synthesise } from '../src/core';
 
 const { values } = parseArgs({ options: { images: { type: 'string', default: '3' }, model: { type: 'string' }, backends: { type: 'string', default: 'wasm,cpu' } } });
 const kodak = join(packageRoot(), '..', 'shared', 'datasets', 'kodak');

@@ -15,14 +15,7 @@
  */
 import { parseArgs } from 'node:util';
 import { join } from 'node:path';
-import { initBackend } from '../src/core/backend';
-import { decodeParsed, encode } from '../src/core/codec';
-import { SgaiError } from '../src/core/errors';
-import { crc32, decodeSgai, listChunks, type DecodedSgai } from '../src/core/format';
-import { inspectSgai } from '../src/core/format/inspect';
-import { readImage } from '../src/core/image/read';
-import { loadModelFromPath } from '../src/core/model/registry';
-import { packageRoot } from '../src/core/model/registry';
+import { crc32, type DecodedSgai, decodeParsed, decodeSgai, encode, initBackend, inspectSgai, listChunks, loadModelFromPath, packageRoot, readImage, SgaiError } from '../src/core';
 import { mulberry32 } from '../test/seeded-random';
 
 const { values } = parseArgs({

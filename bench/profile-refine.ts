@@ -1,12 +1,6 @@
 /** Kernel-time profile of SGA+ steps on tfjs (npm run bench:profile-refine -- [weights]): where a step's time goes. */
 import * as tf from '@tensorflow/tfjs';
-import { initBackend } from '../src/core/backend';
-import { rasterToFloatRegion } from '../src/core/image/raster';
-import { readImage } from '../src/core/image/read';
-import { latentGrid } from '../src/core/latent-grid';
-import { loadModelFromPath } from '../src/core/model/registry';
-import { analyse, hyperAnalyse } from '../src/core/pipeline/transforms';
-import { refineLatents } from '../src/core/refine/refine';
+import { analyse, hyperAnalyse, initBackend, latentGrid, loadModelFromPath, rasterToFloatRegion, readImage, refineLatents } from '../src/core';
 await initBackend('wasm');
 const model = loadModelFromPath(process.argv[2] ?? 'test/fixtures/models/sgai-test-n32m48.safetensors');
 const { image } = await readImage('/work/shared/datasets/kodak/kodim23.png');

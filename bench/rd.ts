@@ -19,9 +19,7 @@
  */
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import type { BackendName } from '../src/core/backend';
-import { isSgaiError } from '../src/core/errors';
-import { packageRoot } from '../src/core/model/registry';
+import { type BackendName, isSgaiError, packageRoot } from '../src/core';
 import { buildCodecs, runBench, type BenchOptions } from './rd/harness';
 
 const { values } = parseArgs({

@@ -7,14 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { initBackend, type BackendName } from '../src/core/backend';
-import { floatToRaster, rasterToFloatRegion } from '../src/core/image/raster';
-import { readImage } from '../src/core/image/read';
-import { latentGrid } from '../src/core/latent-grid';
-import { loadModelFromPath, packageRoot, TEST_MODELS_DIR } from '../src/core/model/registry';
-import { analyse, hyperAnalyse } from '../src/core/pipeline/transforms';
-import type { RefineMethod } from '../src/core/refine/probabilities';
-import { refineLatents } from '../src/core/refine/refine';
+import { analyse, type BackendName, floatToRaster, hyperAnalyse, initBackend, latentGrid, loadModelFromPath, packageRoot, rasterToFloatRegion, readImage, refineLatents, type RefineMethod, TEST_MODELS_DIR } from '../src/core';
 
 const { values } = parseArgs({
   options: {

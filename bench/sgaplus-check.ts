@@ -18,11 +18,7 @@
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { initBackend } from '../src/core/backend';
-import { bdQuality, bdRate } from '../src/core/metrics/bd';
-import { loadModelFromPath, packageRoot } from '../src/core/model/registry';
-import type { RefineMethod } from '../src/core/refine/probabilities';
-import { refineLatents } from '../src/core/refine/refine';
+import { bdQuality, bdRate, initBackend, loadModelFromPath, packageRoot, refineLatents, type RefineMethod } from '../src/core';
 
 interface PyEval {
   t: number;

@@ -11,11 +11,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { initBackend } from '../src/core/backend';
-import { decode, encode, resolveModel } from '../src/core/codec';
-import { readImage } from '../src/core/image/read';
-import { mse } from '../src/core/metrics/psnr';
-import { packageRoot } from '../src/core/model/registry';
+import { decode, encode, initBackend, mse, packageRoot, readImage, resolveModel } from '../src/core';
 
 const { values } = parseArgs({
   options: {

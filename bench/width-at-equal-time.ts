@@ -17,13 +17,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { cpus, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { initBackend, type BackendName } from '../src/core/backend';
-import { decode, encode } from '../src/core/codec';
-import { readImage } from '../src/core/image/read';
-import { floatToRaster, rasterToFloatRegion, type RasterImage } from '../src/core/image/raster';
-import { mse } from '../src/core/metrics/psnr';
-import { listModels, loadModel, packageRoot, TEST_MODELS_DIR, type LoadedModel } from '../src/core/model/registry';
-import type { RefineMethod } from '../src/core/refine/probabilities';
+import { type BackendName, decode, encode, floatToRaster, initBackend, listModels, type LoadedModel, loadModel, mse, packageRoot, type RasterImage, rasterToFloatRegion, readImage, type RefineMethod, TEST_MODELS_DIR } from '../src/core';
 
 const { values } = parseArgs({
   options: {

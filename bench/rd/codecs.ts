@@ -13,12 +13,7 @@ import { readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { readFile, stat, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import sharp from 'sharp';
-import { initBackend, type BackendName } from '../../src/core/backend';
-import { decode, encode, type EncodeOptions } from '../../src/core/codec';
-import { SgaiError } from '../../src/core/errors';
-import type { RasterImage } from '../../src/core/image/raster';
-import { readImage } from '../../src/core/image/read';
-import { loadModel, packageRoot, type InstalledModel, type LoadedModel } from '../../src/core/model/registry';
+import { type BackendName, decode, encode, type EncodeOptions, initBackend, type InstalledModel, type LoadedModel, loadModel, packageRoot, type RasterImage, readImage, SgaiError } from '../../src/core';
 import { debVersion, decodePnm, runOk, toolVersion, which } from './tools';
 
 /** One image of the dataset, in the lossless forms the encoders read. */

@@ -8,13 +8,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSy
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import sharp from 'sharp';
-import type { BackendName } from '../../src/core/backend';
-import { SgaiError } from '../../src/core/errors';
-import { readImage } from '../../src/core/image/read';
-import { bdQuality, bdRate, type BdMethod, type RdPoint } from '../../src/core/metrics/bd';
-import { MSSSIM_MIN_SIDE, msssimDb, msssimRgb, msssimY, psnrY } from '../../src/core/metrics/msssim';
-import { psnr } from '../../src/core/metrics/psnr';
-import { defaultModel, listModels, TEST_MODELS_DIR, type InstalledModel } from '../../src/core/model/registry';
+import { type BackendName, type BdMethod, bdQuality, bdRate, defaultModel, type InstalledModel, listModels, MSSSIM_MIN_SIDE, msssimDb, msssimRgb, msssimY, psnr, psnrY, type RdPoint, readImage, SgaiError, TEST_MODELS_DIR } from '../../src/core';
 import { classicCodecs, SGAI_VARIANTS, sgaiCodec, to8bit, type Codec, type ModelInfo, type Setting, type SourceImage } from './codecs';
 import { writePlots } from './plots';
 import { PUBLISHED_KODAK, PUBLISHED_SOURCE } from './published';

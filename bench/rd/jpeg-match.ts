@@ -7,8 +7,7 @@
  * search the qualities just above the answer are checked too and the best fitting one kept.
  */
 import sharp from 'sharp';
-import { SgaiError } from '../../src/core/errors';
-import type { RasterImage } from '../../src/core/image/raster';
+import { type RasterImage, SgaiError } from '../../src/core';
 
 export type JpegEncoderName = 'libjpeg-turbo' | 'mozjpeg';
 

@@ -6,8 +6,7 @@
 import { spawn } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
 import { delimiter, join } from 'node:path';
-import { SgaiError } from '../../src/core/errors';
-import type { RasterImage } from '../../src/core/image/raster';
+import { type RasterImage, SgaiError } from '../../src/core';
 
 export interface RunResult {
   code: number;

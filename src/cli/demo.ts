@@ -12,12 +12,9 @@ const SAMPLE = join('resources', 'sample', 'mike-castro-demaria-94BUerwdFP8-unsp
 async function main(): Promise<void> {
   // Loaded here rather than imported at the top so that a failure while loading the backend
   // libraries is reported as one line like any other error.
-  const { describeBackend, initBackend } = await import('../core/backend');
-  const { decode, encodeFile, resolveModel } = await import('../core/codec');
-  const { writeImageFile } = await import('../core/image/export');
-  const { readImage } = await import('../core/image/read');
-  const { psnr } = await import('../core/metrics/psnr');
-  const { defaultModel, packageRoot } = await import('../core/model/registry');
+  const {
+    describeBackend, initBackend, decode, encodeFile, resolveModel, writeImageFile, readImage, psnr, defaultModel, packageRoot,
+  } = await import('../core');
 
   const photo = resolve(process.argv[2] ?? join(packageRoot(), SAMPLE));
   const outDir = join(packageRoot(), 'out', 'demo');

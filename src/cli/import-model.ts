@@ -10,8 +10,7 @@
 import { spawn } from 'node:child_process';
 import { existsSync, rmSync, statSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
-import { SgaiError } from '../core/errors';
-import { USER_MODELS_DIR, listModels, loadModelFromPath, modelDirs, packageRoot, type LoadedModel } from '../core/model/registry';
+import { listModels, type LoadedModel, loadModelFromPath, modelDirs, packageRoot, SgaiError, USER_MODELS_DIR } from '../core';
 
 export interface ImportModelOptions {
   /** The CompressAI checkpoint. */

@@ -3,7 +3,7 @@
  * where the chunk walk stopped, and the verdict. Works for damaged files too: whatever the
  * inspection could not establish is simply left out.
  */
-import type { DecodedSgai, SgaiInspection } from '../core/format';
+import { type DecodedSgai, type SgaiInspection } from '../core';
 
 export interface InfoViewContext {
   /** Name shown on the first line. */

@@ -3,7 +3,7 @@
  * input (exit 3), reported in plain words, never as a failure to write.
  */
 import { accessSync, constants, readFileSync, statSync } from 'node:fs';
-import { SgaiError } from '../core/errors';
+import { SgaiError } from '../core';
 
 export function checkInput(path: string): void {
   let st;

@@ -7,9 +7,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { describeBackend, initBackend, type BackendRequest } from '../core/backend';
-import { SgaiError, isSgaiError, type SgaiErrorCode } from '../core/errors';
-import { installWriteGuards, removeLiveTempFiles } from '../core/io/safe-write';
+import { type BackendRequest, describeBackend, initBackend, installWriteGuards, isSgaiError, removeLiveTempFiles, SgaiError, type SgaiErrorCode } from '../core';
 import { decodeCommand } from './commands/decode';
 import { encodeCommand } from './commands/encode';
 import { infoCommand } from './commands/info';

@@ -3,10 +3,7 @@
  * An option a command does not use is refused rather than ignored, so a photographer never
  * believes a setting was applied when it was not.
  */
-import { SgaiError } from '../core/errors';
-import { METHODS, type RefineMethod } from '../core/refine/probabilities';
-import type { RefineOptions } from '../core/refine/refine';
-import type { QualityTarget } from '../core/targets';
+import { METHODS, type QualityTarget, type RefineMethod, type RefineOptions, SgaiError } from '../core';
 
 export type Values = Record<string, string | boolean | undefined>;
 

@@ -11,7 +11,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
-import type { RasterImage } from '../../../src/core/image/raster';
+import { type RasterImage } from '../../../src/core';
 import { mulberry32 } from '../../../test/seeded-random';
 
 const HERE = dirname(fileURLToPath(import.meta.url));

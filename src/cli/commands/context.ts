@@ -1,5 +1,5 @@
 /** What every command gets from main: output streams, progress, cancellation and the backend. */
-import { isSgaiError, type SgaiError } from '../../core/errors';
+import { isSgaiError, type SgaiError } from '../../core';
 
 export interface CommandContext {
   out(line: string): void;

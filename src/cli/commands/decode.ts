@@ -3,13 +3,7 @@
  * format are refused; a 16-bit source comes back as a 16-bit PNG unless told otherwise.
  */
 import { extname } from 'node:path';
-import { decodeParsed } from '../../core/codec';
-import { isSgaiError, SgaiError } from '../../core/errors';
-import { decodeSgai } from '../../core/format';
-import { encodeImage } from '../../core/image/export';
-import { DEFAULT_MAX_PIXELS } from '../../core/image/read';
-import { preflightOutput, writeFileSafely, type OutputTarget } from '../../core/io/safe-write';
-import { verifyImage } from '../../core/io/verify';
+import { decodeParsed, decodeSgai, DEFAULT_MAX_PIXELS, encodeImage, isSgaiError, type OutputTarget, preflightOutput, SgaiError, verifyImage, writeFileSafely } from '../../core';
 import { maxPixelsOption, numberOption, parseRegion, usage, type Values } from '../options';
 import { checkInput, readInput } from '../inputs';
 import { planOutputs } from '../outputs';

@@ -4,14 +4,7 @@
  * goes through the safe writer, which verifies the .sgai before it takes the final name.
  */
 import sharp from 'sharp';
-import { encodeFile, resolveModel, type EncodeResult } from '../../core/codec';
-import { SgaiError } from '../../core/errors';
-import { readImage, type ReadOptions } from '../../core/image/read';
-import { preflightOutput, writeFileSafely, type OutputTarget } from '../../core/io/safe-write';
-import { verifySgai } from '../../core/io/verify';
-import { TEST_MODELS_DIR, defaultModel, listModels, loadModel } from '../../core/model/registry';
-import { estimateRefineSeconds } from '../../core/refine/estimate';
-import { encodeToTarget } from '../../core/targets';
+import { defaultModel, encodeFile, type EncodeResult, encodeToTarget, estimateRefineSeconds, listModels, loadModel, type OutputTarget, preflightOutput, readImage, type ReadOptions, resolveModel, SgaiError, TEST_MODELS_DIR, verifySgai, writeFileSafely } from '../../core';
 import { maxPixelsOption, numberOption, refineOptions, targetOption, type Values } from '../options';
 import { checkInput } from '../inputs';
 import { planOutputs } from '../outputs';

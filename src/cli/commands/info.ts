@@ -3,8 +3,7 @@
  * damaged files, and what can still be decoded. Exit 0 for an intact file, 3 for a damaged one
  * (after the full listing), so scripts can check a library with it.
  */
-import { decodeSgai, sizeBreakdown } from '../../core/format';
-import { inspectSgai } from '../../core/format/inspect';
+import { decodeSgai, inspectSgai, sizeBreakdown } from '../../core';
 import { formatInspection } from '../info-view';
 import { readInput } from '../inputs';
 import type { CommandContext } from './context';

@@ -1,5 +1,5 @@
 /** `sgai models`: the installed models, the default marked with '*'. */
-import { defaultModel, listModels } from '../../core/model/registry';
+import { defaultModel, listModels } from '../../core';
 import type { CommandContext } from './context';
 
 export function modelsCommand(ctx: CommandContext): number {
