@@ -8,6 +8,7 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { type BackendRequest, describeBackend, initBackend, installWriteGuards, isSgaiError, removeLiveTempFiles, SgaiError, type SgaiErrorCode } from '../core';
+import { batchCommand } from './commands/batch';
 import { decodeCommand } from './commands/decode';
 import { encodeCommand } from './commands/encode';
 import { infoCommand } from './commands/info';
@@ -32,6 +33,11 @@ Usage:
               (--fast: run the synthesis on the active backend instead of the wasm reference;
                --salvage: decode what is intact of a damaged file and say what was skipped;
                16-bit sources give 16-bit PNGs unless --bit-depth 8)
+  sgai batch <folder|photos>... --out FOLDER [--preset archive|balanced|small | --model ID]
+              [--include GLOB]... [--exclude GLOB]... [--template '{folder}/{name}']
+              [--conflict unique|skip|overwrite] [--min-savings PCT [--copy-original]]
+              [--shard k/n] [--follow-symlinks] [--dry-run] [--json]
+              whole folders, resumable: re-running skips what is done (docs/batch.md)
   sgai info <file.sgai> [--json]      every chunk with its checksum status, also for damaged files
   sgai models
   sgai import-model <checkpoint.pth> [--id ID] [--lambda L | --quality 1..8] [--out-dir DIR] [--force]
@@ -122,6 +128,8 @@ async function main(argv: string[]): Promise<number> {
     case 'models':
       if (args.length) usage('models takes no arguments');
       return modelsCommand(ctx);
+    case 'batch':
+      return batchCommand(args, values, ctx);
     case 'import-model':
       return importModelCommand(args, values);
     default:

@@ -5,7 +5,7 @@
  */
 import { METHODS, type QualityTarget, type RefineMethod, type RefineOptions, SgaiError } from '../core';
 
-export type Values = Record<string, string | boolean | undefined>;
+export type Values = Record<string, string | boolean | string[] | undefined>;
 
 export const OPTION_SPEC = {
   output: { type: 'string', short: 'o' },
@@ -34,6 +34,17 @@ export const OPTION_SPEC = {
   json: { type: 'boolean' },
   id: { type: 'string' },
   'out-dir': { type: 'string' },
+  out: { type: 'string' },
+  preset: { type: 'string' },
+  include: { type: 'string', multiple: true },
+  exclude: { type: 'string', multiple: true },
+  template: { type: 'string' },
+  conflict: { type: 'string' },
+  'min-savings': { type: 'string' },
+  'copy-original': { type: 'boolean' },
+  shard: { type: 'string' },
+  'dry-run': { type: 'boolean' },
+  'follow-symlinks': { type: 'boolean' },
   backend: { type: 'string' },
   quiet: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
@@ -48,6 +59,8 @@ const ALLOWED: Record<string, string[]> = {
   info: ['json'],
   models: [],
   'import-model': ['id', 'lambda', 'quality', 'out-dir', 'force'],
+  batch: ['out', 'preset', 'model', 'tile', 'refine', 'iters', 'lambda', 'lr', 'seed', 'time-budget', 'include', 'exclude', 'template',
+    'conflict', 'min-savings', 'copy-original', 'shard', 'dry-run', 'json', 'follow-symlinks', 'flatten', 'first-frame', 'max-megapixels'],
 };
 
 export function usage(msg: string): never {
@@ -122,7 +135,7 @@ export function maxPixelsOption(values: Values): number | undefined {
   return mp === undefined ? undefined : Math.floor(mp * 1e6);
 }
 
-export function parseRegion(s: string | boolean | undefined) {
+export function parseRegion(s: Values[string]) {
   if (s === undefined) return undefined;
   const p = String(s).split(',').map(Number);
   if (p.length !== 4 || p.some((v) => !Number.isInteger(v) || v < 0) || p[2] < 1 || p[3] < 1) {

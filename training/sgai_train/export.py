@@ -147,6 +147,24 @@ def update_registry(models_dir: str, card: dict, file_name: str, card_name: str)
     return path
 
 
+def _exported_entry(path: str) -> dict:
+    """A lineage entry for exported weights, from the card beside them (whose own lineage is kept)."""
+    card_path = os.path.splitext(path)[0] + ".json"
+    card = json.load(open(card_path)) if os.path.exists(card_path) else {}
+    sha = file_sha256(path)
+    entry = {"weights": path, "id": card.get("id"), "sha256": sha, "N": card.get("N"), "M": card.get("M"),
+             "lambda": card.get("lambda"), "steps": card.get("totalSteps", card.get("steps", 0)),
+             "trainingSeconds": card.get("totalTrainingSeconds", card.get("trainingSeconds", 0.0)),
+             "hardware": card.get("hardware")}
+    if card.get("sha256") not in (None, sha):
+        entry["note"] = "the card beside these weights describes other weights; steps unknown"
+        entry["steps"], entry["trainingSeconds"] = 0, 0.0
+    for k in ("history", "trainingData", "lineage"):
+        if card.get(k):
+            entry[k] = card[k]
+    return entry
+
+
 def lineage(ckpt: str) -> List[dict]:
     """The run behind a checkpoint and every run it was started from, newest first.
 
@@ -161,6 +179,9 @@ def lineage(ckpt: str) -> List[dict]:
     path: Optional[str] = ckpt
     while path and os.path.exists(path) and path not in seen:
         seen.add(path)
+        if path.endswith(".safetensors"):  # a warm start from exported weights: its card has the history
+            chain.append(_exported_entry(path))
+            break
         ck = load_checkpoint(path)
         if "widened_from" in ck:
             chain.append({"checkpoint": path, "widened": True, "N": ck.get("N"), "M": ck.get("M"),
@@ -184,6 +205,8 @@ def export(ckpt: str, out: str, model_id: Optional[str] = None, dtype: str = "au
     from .train import load_checkpoint, load_model_from_checkpoint
 
     torch.set_num_threads(threads)
+    # Before anything is written: a warm start may be re-exported over the weights it came from.
+    chain = lineage(ckpt)
     ck = load_checkpoint(ckpt)
     args = ck["args"]
     model = load_model_from_checkpoint(ckpt).eval()
@@ -240,11 +263,10 @@ def export(ckpt: str, out: str, model_id: Optional[str] = None, dtype: str = "au
         bpp, psnr = COMPRESSAI_MBT2018_MEAN[q]
         card["compressaiReference"] = {"model": f"CompressAI mbt2018-mean quality {q} (N=128, M=192)",
                                        "bpp": bpp, "psnr": psnr, "rate": "real bitstreams"}
-    chain = lineage(ckpt)
     if len(chain) > 1:
         parent = chain[1]
         card["initFrom"] = {"checkpoint": args["init_from"],
-                            **{k: parent[k] for k in ("steps", "lambda", "N", "M", "trainingSeconds") if k in parent}}
+                            **{k: parent[k] for k in ("id", "sha256", "steps", "lambda", "N", "M", "trainingSeconds") if k in parent}}
         card["lineage"] = chain
         card["totalSteps"] = sum(c.get("steps", 0) for c in chain)
         total_s = sum(c.get("trainingSeconds", 0.0) for c in chain)
