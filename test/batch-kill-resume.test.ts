@@ -5,28 +5,16 @@
  * originals are untouched, and no photo recorded done before a kill is encoded again.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { makePhoto } from './engine-fixtures';
-import { ROOT, TEST_MODEL_ID, runCli, tempDir } from './helpers';
+import { ROOT, TEST_MODEL_ID, listFiles, runCli, tempDir } from './helpers';
 import { expectOriginalsUnchanged, snapshotTree } from './helpers-originals';
 import { mulberry32 } from './seeded-random';
 
 const KILLS = 20;
 const FOLDERS = ['2019/summer trip', '2019/winter', 'Ærø & Bornholm', '写真/family', 'raw exports/2020 (final)'];
-
-function listFiles(root: string): string[] {
-  const out: string[] = [];
-  const walk = (d: string) => {
-    for (const e of readdirSync(d, { withFileTypes: true })) {
-      if (e.isDirectory()) walk(join(d, e.name));
-      else out.push(relative(root, join(d, e.name)));
-    }
-  };
-  walk(root);
-  return out.sort();
-}
 
 /** Start a batch and SIGKILL it after `ms`; resolves with how it ended. */
 function runAndKill(args: string[], ms: number): Promise<{ killed: boolean; code: number | null }> {

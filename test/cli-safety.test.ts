@@ -11,11 +11,11 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { crc32 } from '../src/core/format';
 import { listChunks } from '../src/core/format';
-import { ROOT, TEST_MODEL_ID, runCli, tempDir } from './helpers';
+import { ROOT, TEST_MODEL_ID, runCli, tempDir, tryMountTmpfs } from './helpers';
 
 const sha = (p: string) => createHash('sha256').update(readFileSync(p)).digest('hex');
 const M = ['--model', TEST_MODEL_ID];
-const onlyFinalFiles = (dir: string) => readdirSync(dir).filter((n) => n.includes('sgai-tmp'));
+const tempFilesIn = (dir: string) => readdirSync(dir).filter((n) => n.includes('sgai-tmp'));
 
 /** A photo-like test picture (smooth gradients + texture) of the given size, from sharp. */
 async function photo(path: string, w: number, h: number, opts: { alpha?: boolean } = {}) {
@@ -71,7 +71,7 @@ describe('sgai CLI: nothing lost, ever', () => {
     const d = await runCli(['decode', sgai, '-o', sameName, '--force']);
     expect(d.code).toBe(2);
     expect(sha(sgai)).toBe(sgaiBefore);
-    expect(onlyFinalFiles(dir)).toEqual([]);
+    expect(tempFilesIn(dir)).toEqual([]);
   });
 
   it('several inputs are all encoded, each to its own file', async () => {
@@ -178,13 +178,11 @@ describe('sgai CLI: nothing lost, ever', () => {
 
   it('a full disk gives exit 5 and a plain message, never a truncated file (real tmpfs)', async (ctx) => {
     const mnt = join(dir, 'small-disk');
-    mkdirSync(mnt);
-    if (spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=64k', 'tmpfs', mnt]).status !== 0) {
+    if (!tryMountTmpfs(mnt, 'size=64k', mounts)) {
       console.log('mounting a tmpfs is not permitted here: the full-disk CLI case is covered by test/safe-write.test.ts with an injected fs');
       ctx.skip();
       return;
     }
-    mounts.push(mnt);
     // Leave no free page at all, so the .sgai (several KB) cannot fit.
     spawnSync('dd', ['if=/dev/zero', `of=${join(mnt, 'filler')}`, 'bs=4096', 'count=64'], { stdio: 'ignore' });
     const r = await runCli(['encode', jpg, '-o', join(mnt, 'photo.sgai'), ...M]);
@@ -196,13 +194,11 @@ describe('sgai CLI: nothing lost, ever', () => {
 
   it('a read-only output folder is reported before a long encode starts, not after', async (ctx) => {
     const mnt = join(dir, 'ro-disk');
-    mkdirSync(mnt);
-    if (spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=64k,ro', 'tmpfs', mnt]).status !== 0) {
+    if (!tryMountTmpfs(mnt, 'size=64k,ro', mounts)) {
       console.log('mounting a tmpfs is not permitted here: the read-only case is covered by test/safe-write.test.ts');
       ctx.skip();
       return;
     }
-    mounts.push(mnt);
     const r = await runCli(['encode', jpg, '-o', join(mnt, 'photo.sgai'), ...M, '--refine', 'ssl', '--iters', '100000']);
     expect(r.code, r.stderr).toBe(5);
     expect(r.stderr).toMatch(/read-only/);
@@ -256,7 +252,7 @@ describe('sgai CLI: nothing lost, ever', () => {
     expect(r.status, r.stderr).toBe(5);
     expect(r.stderr).toMatch(/file-size limit/);
     expect(existsSync(out)).toBe(false);
-    expect(onlyFinalFiles(dir)).toEqual([]);
+    expect(tempFilesIn(dir)).toEqual([]);
   });
 
   for (const via of ['the CLI', 'bin/sgai.mjs']) {
@@ -281,7 +277,7 @@ describe('sgai CLI: nothing lost, ever', () => {
       expect(ms).toBeLessThan(1000);
       expect(stderr).toMatch(/cancel/);
       expect(existsSync(out)).toBe(false);
-      expect(onlyFinalFiles(dir)).toEqual([]);
+      expect(tempFilesIn(dir)).toEqual([]);
     });
   }
 });

@@ -5,13 +5,13 @@
  */
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { deflateSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { crc32, initBackend, resolveModel } from '../src/core';
 import { type BatchEvent, type EncodeSettings, planBatch, runBatch } from '../src/engine';
 import { makePhoto } from './engine-fixtures';
-import { TEST_MODEL_ID, tempDir } from './helpers';
+import { TEST_MODEL_ID, listFiles, tempDir, tryMountTmpfs } from './helpers';
 import { expectOriginalsUnchanged, snapshotTree } from './helpers-originals';
 
 /** A valid PNG whose header declares width x height (its pixel data is one tiny row). */
@@ -34,17 +34,8 @@ function pngDeclaring(width: number, height: number): Buffer {
   ]);
 }
 
-function sgaiFiles(root: string): string[] {
-  const out: string[] = [];
-  const walk = (d: string) => {
-    for (const e of readdirSync(d, { withFileTypes: true })) {
-      if (e.isDirectory()) walk(join(d, e.name));
-      else out.push(e.name);
-    }
-  };
-  walk(root);
-  return out.sort();
-}
+/** File names (not paths) under root, sorted. */
+const fileNames = (root: string) => listFiles(root).map((f) => basename(f)).sort();
 
 describe('batch: per-photo errors, the rest completes', () => {
   let settings: EncodeSettings;
@@ -81,19 +72,17 @@ describe('batch: per-photo errors, the rest completes', () => {
     expect(failed['z-vanishes.jpg'].code).toBe('INPUT_UNREADABLE');
     expect(failed['z-vanishes.jpg'].message).toMatch(/moved or deleted after the scan/);
     expect(summary).toMatchObject({ total: 6, done: 4, failed: 2 });
-    expect(sgaiFiles(out)).toEqual(['manifest.jsonl', 'p0.sgai', 'p1.sgai', 'p2.sgai', 'p3.sgai']);
+    expect(fileNames(out)).toEqual(['manifest.jsonl', 'p0.sgai', 'p1.sgai', 'p2.sgai', 'p3.sgai']);
     expectOriginalsUnchanged(lib, before);
   });
 
   it('a disk that fills up mid-batch: what fits is done, the rest fail as disk full, nothing partial', async (ctx) => {
     const mnt = join(tempDir('sgai-err-disk-'), 'disk');
-    mkdirSync(mnt);
-    if (spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=96k', 'tmpfs', mnt]).status !== 0) {
+    if (!tryMountTmpfs(mnt, 'size=96k', mounts)) {
       console.log('mounting a tmpfs is not permitted here: disk-full is covered with an injected fs in test/safe-write.test.ts');
       ctx.skip();
       return;
     }
-    mounts.push(mnt);
     const lib = tempDir('sgai-err-lib2-');
     for (let i = 0; i < 12; i++) await makePhoto(join(lib, `p${String(i).padStart(2, '0')}.jpg`), { w: 320, h: 240, seed: i });
     const before = snapshotTree(lib);
@@ -108,21 +97,19 @@ describe('batch: per-photo errors, the rest completes', () => {
       expect(e.code).toBe('IO');
       expect(e.message).toMatch(/disk is full/);
     }
-    const written = sgaiFiles(out).filter((f) => f.endsWith('.sgai'));
+    const written = fileNames(out).filter((f) => f.endsWith('.sgai'));
     expect(written.length).toBe(summary.done);
-    expect(sgaiFiles(out).filter((f) => /sgai-tmp/.test(f))).toEqual([]);
+    expect(fileNames(out).filter((f) => /sgai-tmp/.test(f))).toEqual([]);
     expectOriginalsUnchanged(lib, before);
   });
 
   it('a read-only output folder: every photo fails with words that say so', async (ctx) => {
     const mnt = join(tempDir('sgai-err-ro-'), 'ro');
-    mkdirSync(mnt);
-    if (spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=64k', 'tmpfs', mnt]).status !== 0) {
+    if (!tryMountTmpfs(mnt, 'size=64k', mounts)) {
       console.log('mounting a tmpfs is not permitted here: the read-only case is covered in test/safe-write.test.ts');
       ctx.skip();
       return;
     }
-    mounts.push(mnt);
     mkdirSync(join(mnt, 'out'));
     spawnSync('mount', ['-o', 'remount,ro', mnt]);
     const lib = tempDir('sgai-err-lib3-');

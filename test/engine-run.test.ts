@@ -2,28 +2,16 @@
  * The in-process batch runner on real files: per-photo failures, resume, redo on change,
  * crash leftovers, cancel, and shards. Originals are hashed before and after every test.
  */
-import { existsSync, readdirSync, readFileSync, truncateSync, writeFileSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { existsSync, readFileSync, truncateSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend, resolveModel, verifySgai } from '../src/core';
 import { type BatchEvent, type EncodeSettings, planBatch, PRESETS, readManifest, resolvePreset, runBatch } from '../src/engine';
 import { makePhoto } from './engine-fixtures';
-import { TEST_MODEL_ID, tempDir } from './helpers';
+import { TEST_MODEL_ID, listFiles, tempDir } from './helpers';
 import { expectOriginalsUnchanged, snapshotTree } from './helpers-originals';
 
 const GOOD = ['5.webp', '6.tif', 'a/1.jpg', 'a/b/2.png', 'a/b/3.jpg', 'c d/ü 4.jpg'];
-
-function files(root: string): string[] {
-  const out: string[] = [];
-  const walk = (d: string) => {
-    for (const e of readdirSync(d, { withFileTypes: true })) {
-      if (e.isDirectory()) walk(join(d, e.name));
-      else out.push(relative(root, join(d, e.name)));
-    }
-  };
-  walk(root);
-  return out.sort();
-}
 
 describe('batch runner', () => {
   let lib: string;
@@ -60,7 +48,7 @@ describe('batch runner', () => {
     const failed = Object.fromEntries(first.events.flatMap((e) => (e.type === 'job:state' && e.state === 'failed' ? [[e.id, e.error?.code]] : [])));
     expect(failed).toEqual({ 'a/corrupt.jpg': 'UNSUPPORTED_IMAGE', 'empty.jpg': 'UNSUPPORTED_IMAGE' });
     const outs = GOOD.map((r) => r.replace(/\.\w+$/, '.sgai'));
-    expect(files(out)).toEqual(['.sgai-batch/manifest.jsonl', ...outs].sort());
+    expect(listFiles(out)).toEqual(['.sgai-batch/manifest.jsonl', ...outs].sort());
     for (const o of outs) verifySgai(readFileSync(join(out, o)));
     expect(first.events.some((e) => e.type === 'job:progress')).toBe(true);
 
@@ -76,7 +64,7 @@ describe('batch runner', () => {
     const third = await run(out);
     expect(third.started.filter((id) => !id.includes('corrupt') && id !== 'empty.jpg')).toEqual(['a/1.jpg']);
     expect(readFileSync(join(out, 'a', '1.sgai')).equals(old)).toBe(false);
-    expect(files(out)).toEqual(['.sgai-batch/manifest.jsonl', ...outs].sort()); // no "1 (2).sgai"
+    expect(listFiles(out)).toEqual(['.sgai-batch/manifest.jsonl', ...outs].sort()); // no "1 (2).sgai"
 
     // An output that no longer passes its CRCs is redone too.
     const damaged = readFileSync(join(out, 'a', 'b', '2.sgai'));
@@ -121,7 +109,7 @@ describe('batch runner', () => {
     });
     expect(cut.summary.cancelled).toBe(true);
     expect(cut.events.find((e) => e.type === 'job:state' && e.id === 'a/1.jpg' && e.state === 'cancelled')).toBeTruthy();
-    const left = files(out);
+    const left = listFiles(out);
     expect(left.some((f) => f.includes('sgai-tmp'))).toBe(false);
     expect(left).not.toContain('a/1.sgai');
     const doneBefore = cut.events.filter((e) => e.type === 'job:state' && e.state === 'done').map((e) => (e as { id: string }).id);
@@ -156,7 +144,7 @@ describe('batch runner', () => {
     expect(a.summary.total + b.summary.total).toBe(8);
     expect(a.summary.total).toBeGreaterThan(0);
     expect(b.summary.total).toBeGreaterThan(0);
-    const outs = (d: string) => files(d).filter((f) => !f.startsWith('.sgai-batch'));
+    const outs = (d: string) => listFiles(d).filter((f) => !f.startsWith('.sgai-batch'));
     expect(outs(two)).toEqual(outs(one));
     for (const f of outs(one)) expect(readFileSync(join(two, f)).equals(readFileSync(join(one, f))), f).toBe(true);
   });

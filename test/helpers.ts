@@ -1,8 +1,7 @@
-import { spawn } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 import { floatToRaster, rasterToFloatRegion, type RasterImage } from '../src/core/image/raster';
 import { readImage } from '../src/core/image/read';
 
@@ -42,4 +41,29 @@ export async function kodakCrop(i: number, x: number, y: number, w: number, h: n
   const cx = x < 0 ? (image.width - w) >> 1 : x;
   const cy = y < 0 ? (image.height - h) >> 1 : y;
   return floatToRaster(rasterToFloatRegion(image, cx, cy, w, h), w, h, 8);
+}
+
+/** Every file under root (not folders), as sorted paths relative to root. */
+export function listFiles(root: string): string[] {
+  const out: string[] = [];
+  const walk = (d: string) => {
+    for (const e of readdirSync(d, { withFileTypes: true })) {
+      if (e.isDirectory()) walk(join(d, e.name));
+      else out.push(relative(root, join(d, e.name)));
+    }
+  };
+  walk(root);
+  return out.sort();
+}
+
+/**
+ * Mounts a tmpfs at dir (created) with `mount -o options`; false where mounting is not permitted
+ * (the caller then skips and says which test covers the case). The mount point is added to
+ * `mounts` so the suite can `umount -l` it in afterAll.
+ */
+export function tryMountTmpfs(dir: string, options: string, mounts: string[]): boolean {
+  mkdirSync(dir);
+  if (spawnSync('mount', ['-t', 'tmpfs', '-o', options, 'tmpfs', dir]).status !== 0) return false;
+  mounts.push(dir);
+  return true;
 }
