@@ -3,6 +3,7 @@
  * and a portrait JPEG with EXIF orientation 6 and a Display-P3 profile coming back upright with
  * its ICC profile and EXIF carried into PNG and JPEG exports.
  */
+import { createHash } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import exifr from 'exifr';
@@ -39,6 +40,11 @@ describe('sgai CLI', () => {
     const j = JSON.parse((await runCli(['info', sgai, '--json'])).stdout);
     expect(j.header.width).toBe(512);
     expect(j.header.height).toBe(768);
+    // The source's hash and size, recorded so a moved library is still recognised.
+    const original = readFileSync(kodim(4));
+    expect(j.source).toEqual({ sha256: createHash('sha256').update(original).digest('hex'), bytes: original.length });
+    expect(j.version).toBe('1.1');
+    expect(i.stdout).toContain(`source     ${original.length} B, sha256 ${j.source.sha256}`);
     expect(Object.values(j.sizeBreakdown as Record<string, number>).reduce((a, b) => a + b, 0)).toBe(j.bytes);
   });
 

@@ -215,7 +215,6 @@ describe('random mutations', () => {
   it('12,000 seeded mutations all end in a typed error or a valid file', () => {
     const r = rng(0x5ca1ab1e);
     const seen = new Map<string, number>();
-    const t0 = performance.now();
     for (let i = 0; i < 12_000; i++) {
       const structured = i % 2 === 1;
       const bytes = structured ? mutateStructured(r) : mutateRaw(r, good);
@@ -223,12 +222,11 @@ describe('random mutations', () => {
       const key = `${structured ? 's' : 'r'}:${out.ok ? 'ok' : out.code}`;
       seen.set(key, (seen.get(key) ?? 0) + 1);
     }
-    const elapsed = performance.now() - t0;
     const summary = Object.fromEntries([...seen].sort());
     // Each family of error must actually have been reached, or the fuzzer is not probing deep enough.
     for (const k of ['r:CHECKSUM', 'r:TRUNCATED', 'r:CORRUPT', 'r:BAD_MAGIC', 'r:UNSUPPORTED_VERSION', 's:CORRUPT', 's:UNKNOWN_REQUIRED_CHUNK', 's:TRUNCATED']) {
       expect(seen.get(k), `${k} in ${JSON.stringify(summary)}`).toBeGreaterThan(0);
     }
-    expect(elapsed).toBeLessThan(8000);
+    // Throughput is bench:fuzz's job; a timed assertion here failed whenever the machine was busy.
   });
 });

@@ -117,12 +117,14 @@ describe('round trip', () => {
     refine: { refine: { method: 'sga+', lambda: 0.0130, iterations: 2000, lr: 5e-3, schedule: { tau: [0.5, 0.1] } } },
     'preview webp': { preview: { width: 160, height: 69, mime: 'image/webp', data: filled(120, 9) } },
     'preview jpeg': { preview: { width: 1, height: 65535, mime: 'image/jpeg', data: Uint8Array.of(0xff, 0xd8, 0xff) } },
+    source: { source: { sha256: 'ab'.repeat(32), bytes: 123_456_789, note: { kept: true } } },
     everything: {
       icc: filled(300, 3),
       exif: TIFF,
       xmp: ascii('<xmp/>'),
       refine: { method: 'sga+', lambda: 1, iterations: 0 },
       preview: { width: 16, height: 7, mime: 'image/jpeg', data: filled(50, 4) },
+      source: { sha256: '0'.repeat(64), bytes: 0 },
     },
   };
   for (const [name, extra] of Object.entries(variants)) {
@@ -145,7 +147,7 @@ describe('round trip', () => {
 
   it('lays out signature, version, HEAD first and an empty END last', () => {
     const bytes = encodeSgai(sample());
-    expect(Array.from(bytes.subarray(0, 10))).toEqual([0x89, 0x53, 0x47, 0x41, 0x49, 0x0d, 0x0a, 0x1a, 1, 0]);
+    expect(Array.from(bytes.subarray(0, 10))).toEqual([0x89, 0x53, 0x47, 0x41, 0x49, 0x0d, 0x0a, 0x1a, 1, 1]);
     expect(Array.from(SIGNATURE)).toEqual(Array.from(bytes.subarray(0, 8)));
     expect(new TextDecoder().decode(bytes.subarray(10, 14))).toBe('HEAD');
     const end = bytes.subarray(bytes.length - 12);
@@ -229,13 +231,29 @@ describe('forward compatibility', () => {
     expect(codeOf(() => decodeSgai(build(chunks, 1, 0)))).toBe('CORRUPT');
   });
 
+  it('a 1.0 file (no source record) still reads, and a damaged source record is corruption that salvage skips', () => {
+    const old = build(raw(encodeSgai(sample())), 1, 0);
+    expect(decodeSgai(old).source).toBeUndefined();
+    const chunks = raw(encodeSgai(sample({ source: { sha256: 'cd'.repeat(32), bytes: 9 } })));
+    const at = chunks.findIndex(([t]) => t === 'srci');
+    expect(at).toBe(1); // right after HEAD: no preview or refinement record in this sample
+    chunks[at][1] = ascii('{"sha256":"cd","bytes":9}');
+    const e = errorOf(() => decodeSgai(build(chunks)));
+    expect(e.code).toBe('CORRUPT');
+    expect(e.message).toMatch(/source record/);
+    const salvaged = decodeSgai(build(chunks), { salvage: true });
+    expect(salvaged.source).toBeUndefined();
+    expect(salvaged.skipped).toEqual([{ chunk: 'srci', reason: expect.stringMatching(/sha256/) }]);
+    expect(listChunks(build(chunks)).chunks[at]).toMatchObject({ type: 'srci', known: true, required: false });
+  });
+
   it('refuses other major versions', () => {
     const bytes = encodeSgai(sample());
     const v2 = bytes.slice();
     v2[8] = 2;
     const e = errorOf(() => decodeSgai(v2));
     expect(e.code).toBe('UNSUPPORTED_VERSION');
-    expect(e.message).toBe('this file was made by a newer sgai (format 2.0); update sgai to open it');
+    expect(e.message).toBe('this file was made by a newer sgai (format 2.1); update sgai to open it');
     expect(codeOf(() => listChunks(v2))).toBe('UNSUPPORTED_VERSION');
     const v0 = bytes.slice();
     v0[8] = 0;
@@ -392,6 +410,10 @@ describe('encoder validation', () => {
     'refine with NaN lambda': () => sample({ refine: { method: 'x', lambda: NaN, iterations: 1 } }),
     'refine with negative iterations': () => sample({ refine: { method: 'x', lambda: 1, iterations: -1 } }),
     'refine that JSON cannot hold': () => sample({ refine: { method: 'x', lambda: 1, iterations: 1, big: 1n } }),
+    'source hash too short': () => sample({ source: { sha256: 'ab'.repeat(31), bytes: 1 } }),
+    'source hash in capitals': () => sample({ source: { sha256: 'AB'.repeat(32), bytes: 1 } }),
+    'source with fractional bytes': () => sample({ source: { sha256: 'ab'.repeat(32), bytes: 1.5 } }),
+    'source that JSON cannot hold': () => sample({ source: { sha256: 'ab'.repeat(32), bytes: 1, big: 1n } }),
     'zStream missing': () => ({ ...sample(), zStream: undefined as unknown as Uint8Array }),
   };
   for (const [name, make] of Object.entries(cases)) {

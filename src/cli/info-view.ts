@@ -42,6 +42,7 @@ export function formatInspection(info: SgaiInspection, ctx: InfoViewContext = {}
       `  refined    ${f.refine ? JSON.stringify(f.refine) : 'no'}`,
       `  metadata   ICC ${f.icc?.length ?? 0} B, EXIF ${f.exif?.length ?? 0} B, XMP ${f.xmp?.length ?? 0} B`,
       `  preview    ${f.preview ? `${f.preview.width}x${f.preview.height} ${f.preview.mime}, ${f.preview.data.length} B` : 'none'}`,
+      `  source     ${f.source ? `${f.source.bytes} B, sha256 ${f.source.sha256}` : 'not recorded'}`,
     );
   }
   lines.push('  chunks:');

@@ -3,17 +3,19 @@
  * Used by the CLI, the engine and the app alike.
  */
 import { onReferenceBackendAsync } from './backend';
+import { createHash } from 'node:crypto';
 import { SgaiError } from './errors';
 import { decodeLatents, encodeLatents } from './pipeline/latent-coding';
 import { analyse, hyperAnalyse, synthesise, type Progress } from './pipeline/transforms';
-import { decodeSgai, encodeSgai, sizeBreakdown, type DecodedSgai, type RefineRecord, type SgaiFile, type SkippedChunk } from './format';
+import { decodeSgai, encodeSgai, sizeBreakdown, type DecodedSgai, type RefineRecord, type SgaiFile, type SkippedChunk, type SourceRecord } from './format';
 import { assertWithinPixelLimit, checkMaxPixels, estimateDecodeMemoryBytes } from './format/limits';
 import { SALVAGE_HINT } from './format/sgai';
 import { makePreview } from './image/export';
 import type { RefineOptions, RefineResult } from './refine/refine';
 import { refineImage } from './refine/tiled';
 import type { ImageMetadata, RasterImage } from './image/raster';
-import { DEFAULT_MAX_PIXELS, readImage, type ReadOptions } from './image/read';
+import { DEFAULT_MAX_PIXELS, loadFile, readImage, type ReadOptions } from './image/read';
+import { psnr } from './metrics/psnr';
 import { latentGrid, tilesForRegion, tilesWithHalo, type Rect } from './latent-grid';
 import { defaultModel, findModel, findModelForFile, loadModel, loadModelFromPath, type LoadedModel } from './model/registry';
 
@@ -46,6 +48,13 @@ export interface EncodeOptions extends ModelChoice {
   signal?: AbortSignal;
   /** Return the quantized latents too (tests and verification). */
   keepLatents?: boolean;
+  /** Record the source file's hash and size in the file (encodeFile does this). */
+  source?: SourceRecord;
+  /**
+   * Also decode the latents on the reference backend and report the PSNR against the input
+   * (stats.psnr): what a decode of the written file must reproduce exactly (batch --verify).
+   */
+  measure?: boolean;
 }
 
 export interface EncodeStats {
@@ -60,6 +69,8 @@ export interface EncodeStats {
   overheadBytes: number;
   breakdown: Record<string, number>;
   modelId: string;
+  /** PSNR of the reference decode against the input, in dB (only with `measure`). */
+  psnr?: number;
 }
 
 export interface EncodeResult {
@@ -128,6 +139,7 @@ export async function encode(image: RasterImage, options: EncodeOptions = {}): P
     xmp: meta.xmp,
     refine: refinement ? refineRecord(refinement, options.refine!) : undefined, // no refn chunk: not refined
     preview: options.preview === false ? undefined : await makePreview(image, PREVIEW_MAX_SIDE, previewBudget(streamBytes)),
+    source: options.source,
   };
   const bytes = encodeSgai(file);
   const breakdown = sizeBreakdown(bytes);
@@ -142,6 +154,10 @@ export async function encode(image: RasterImage, options: EncodeOptions = {}): P
     breakdown,
     modelId: model.card.id,
   };
+  if (options.measure) {
+    const recon = await synthesiseLatents(model, lat.yHat, image.width, image.height, tileSize, image.bitDepth);
+    stats.psnr = psnr(image, recon);
+  }
   return { bytes, stats, model, yHat: options.keepLatents ? lat.yHat : undefined, refinement };
 }
 
@@ -161,10 +177,13 @@ function refineRecord(r: RefineResult, o: RefineOptions): RefineRecord {
 
 export async function encodeFile(
   path: string, options: EncodeOptions & { read?: ReadOptions } = {},
-): Promise<EncodeResult & { metadata: ImageMetadata }> {
-  const { image, meta } = await readImage(path, options.read);
-  const r = await encode(image, { ...options, metadata: { ...meta, ...options.metadata } });
-  return { ...r, metadata: meta };
+): Promise<EncodeResult & { metadata: ImageMetadata; source: SourceRecord }> {
+  // One read: the bytes that are hashed are the bytes that are encoded.
+  const src = await loadFile(path);
+  const source: SourceRecord = { sha256: createHash('sha256').update(src).digest('hex'), bytes: src.length };
+  const { image, meta } = await readImage(src, { ...options.read, name: path });
+  const r = await encode(image, { ...options, source, metadata: { ...meta, ...options.metadata } });
+  return { ...r, metadata: meta, source };
 }
 
 export interface DecodeOptions extends ModelChoice {

@@ -20,7 +20,7 @@ export { checkpoint, throwIfCancelled } from './cancel';
 // The .sgai container: parse, inspect (damaged files too), sizes.
 export {
   decodeSgai, encodeSgai, listChunks, sizeBreakdown, crc32, CHUNK,
-  type DecodedSgai, type SgaiFile, type SgaiHeader, type ChunkInfo,
+  type DecodedSgai, type SgaiFile, type SgaiHeader, type ChunkInfo, type SourceRecord,
 } from './format';
 export { inspectSgai, type SgaiInspection, type InspectedChunk } from './format/inspect';
 

@@ -32,6 +32,7 @@ export function infoCommand(input: string, json: boolean, ctx: CommandContext): 
       refine: parsed?.refine ?? null,
       metadata: parsed ? { icc: parsed.icc?.length ?? 0, exif: parsed.exif?.length ?? 0, xmp: parsed.xmp?.length ?? 0 } : null,
       preview: parsed?.preview ? { width: parsed.preview.width, height: parsed.preview.height, mime: parsed.preview.mime, bytes: parsed.preview.data.length } : null,
+      source: parsed?.source ?? null,
       sizeBreakdown: intact ? sizeBreakdown(bytes) : null,
     }, null, 2));
   } else {

@@ -7,7 +7,7 @@ import { SgaiError } from '../errors';
 import { crc32 } from './crc32';
 
 export const SGAI_MAJOR = 1,
-  SGAI_MINOR = 0;
+  SGAI_MINOR = 1; // 1.1 adds the optional source record (srci)
 
 /**
  * 0x89 (high bit: catches 7-bit transfers and keeps text tools from calling it text), "SGAI",
@@ -30,9 +30,29 @@ export const CHUNK = {
   XMP: 'xmpm',
   REFINE: 'refn',
   PREVIEW: 'prev',
+  SOURCE: 'srci',
 } as const;
 
 export const KNOWN_CHUNK_TYPES: ReadonlySet<string> = new Set(Object.values(CHUNK));
+
+/** What each chunk holds, in words, for messages and `sgai info`. */
+export const CHUNK_NAMES: Readonly<Record<string, string>> = {
+  [CHUNK.HEAD]: 'header',
+  [CHUNK.ZSTR]: 'z stream',
+  [CHUNK.YTIL]: 'y stream',
+  [CHUNK.END]: 'end marker',
+  [CHUNK.ICCP]: 'ICC profile',
+  [CHUNK.EXIF]: 'EXIF',
+  [CHUNK.XMP]: 'XMP',
+  [CHUNK.REFINE]: 'refinement record',
+  [CHUNK.PREVIEW]: 'preview',
+  [CHUNK.SOURCE]: 'source record',
+};
+
+/** Chunk types a file holds at most once (END's count is checked separately). */
+export const SINGLETON_CHUNKS: ReadonlySet<string> = new Set([
+  CHUNK.HEAD, CHUNK.ZSTR, CHUNK.ICCP, CHUNK.EXIF, CHUNK.XMP, CHUNK.REFINE, CHUNK.PREVIEW, CHUNK.SOURCE,
+]);
 
 /** Uppercase first letter = a reader must understand the chunk to decode the file. */
 export function isRequiredType(type: string): boolean {

@@ -15,4 +15,4 @@ export { tileGrid } from './grid';
 export { encodeSgai, decodeSgai, SALVAGE_HINT, type DecodedSgai, type ParseOptions, type SkippedChunk } from './sgai';
 export { assertWithinPixelLimit, estimateDecodeMemoryBytes } from './limits';
 export { inspectSgai, type SgaiInspection, type InspectedChunk } from './inspect';
-export type { SgaiHeader, SgaiPreview, RefineRecord, SgaiFile, TileGrid } from './types';
+export type { SgaiHeader, SgaiPreview, RefineRecord, SgaiFile, SourceRecord, TileGrid } from './types';

@@ -11,6 +11,7 @@ import { SgaiError, type SgaiErrorCode } from '../errors';
 import {
   assertBytes,
   CHUNK,
+  CHUNK_NAMES,
   CHUNK_OVERHEAD,
   chunkLabel,
   isRequiredType,
@@ -22,9 +23,10 @@ import {
   SGAI_MAJOR,
   SGAI_MINOR,
   type RawChunk,
+  SINGLETON_CHUNKS,
 } from './chunks';
 import { tileGrid } from './grid';
-import { decodeHead, decodePreview, decodeRefine, isTiffHeader } from './payloads';
+import { decodeHead, decodePreview, decodeRefine, decodeSource, isTiffHeader } from './payloads';
 import { decodeSgai, type DecodedSgai, type SkippedChunk } from './sgai';
 import type { SgaiHeader, TileGrid } from './types';
 
@@ -69,17 +71,6 @@ export interface SgaiInspection {
   error?: { code: SgaiErrorCode; message: string };
 }
 
-const NAMES: Record<string, string> = {
-  [CHUNK.HEAD]: 'header',
-  [CHUNK.ZSTR]: 'z stream',
-  [CHUNK.END]: 'end marker',
-  [CHUNK.ICCP]: 'ICC profile',
-  [CHUNK.EXIF]: 'EXIF',
-  [CHUNK.XMP]: 'XMP',
-  [CHUNK.REFINE]: 'refinement record',
-  [CHUNK.PREVIEW]: 'preview',
-};
-const SINGLETONS = new Set<string>([CHUNK.HEAD, CHUNK.ZSTR, CHUNK.ICCP, CHUNK.EXIF, CHUNK.XMP, CHUNK.REFINE, CHUNK.PREVIEW]);
 const plain = (m: string): string => m.replace(/^the file is damaged: /, '');
 
 export function inspectSgai(bytes: Uint8Array): SgaiInspection {
@@ -153,7 +144,7 @@ function walkChunks(bytes: Uint8Array, strict: boolean): Walk {
       }
       const problem = c.crcOk ? payloadProblem(c, w, seen, strict) : 'checksum mismatch: the chunk is damaged';
       if (problem) info.problem = problem;
-      if (c.crcOk && SINGLETONS.has(c.type)) seen.add(c.type);
+      if (c.crcOk && SINGLETON_CHUNKS.has(c.type)) seen.add(c.type);
       w.chunks.push(info);
       end = c.offset + c.length + CHUNK_OVERHEAD;
     }
@@ -168,7 +159,7 @@ function walkChunks(bytes: Uint8Array, strict: boolean): Walk {
 function payloadProblem(c: RawChunk, w: Walk, seen: Set<string>, strict: boolean): string | null {
   const first = w.chunks.length === 0;
   if (first && c.type !== CHUNK.HEAD) return 'the file must start with the header (chunk HEAD)';
-  if (seen.has(c.type)) return `a second ${NAMES[c.type] ?? c.type.trimEnd()}: only one is allowed`;
+  if (seen.has(c.type)) return `a second ${CHUNK_NAMES[c.type] ?? c.type.trimEnd()}: only one is allowed`;
   try {
     switch (c.type) {
       case CHUNK.HEAD:
@@ -190,6 +181,9 @@ function payloadProblem(c: RawChunk, w: Walk, seen: Set<string>, strict: boolean
         return null;
       case CHUNK.PREVIEW:
         decodePreview(c.payload);
+        return null;
+      case CHUNK.SOURCE:
+        decodeSource(c.payload);
         return null;
       default:
         if (!KNOWN_CHUNK_TYPES.has(c.type) && isRequiredType(c.type)) {
@@ -245,7 +239,7 @@ function describeSkip(s: SkippedChunk, tiles: number): string {
   }
   if (s.chunk === 'tail') return `the file breaks off (${s.reason})`;
   if (s.chunk === 'YTIL') return `a stray tile chunk is damaged`;
-  const name = NAMES[s.chunk] ?? NAMES[`${s.chunk} `];
+  const name = CHUNK_NAMES[s.chunk] ?? CHUNK_NAMES[`${s.chunk} `];
   return name ? `the ${name} chunk is damaged` : `an unknown ${s.chunk} chunk is damaged`;
 }
 

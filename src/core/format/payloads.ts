@@ -5,7 +5,7 @@
  */
 import { SgaiError } from '../errors';
 import { CHUNK, readU16, readU32, writeU16, writeU32 } from './chunks';
-import type { RefineRecord, SgaiHeader, SgaiPreview } from './types';
+import type { RefineRecord, SgaiHeader, SgaiPreview, SourceRecord } from './types';
 
 export const MAX_MODEL_ID_BYTES = 64;
 export const SHA256_BYTES = 32;
@@ -243,6 +243,39 @@ export function decodeRefine(payload: Uint8Array): RefineRecord | null {
   const problem = refineProblem(v);
   if (problem) throw corrupt(problem);
   return v as RefineRecord;
+}
+
+// ---------------------------------------------------------------- srci
+
+function sourceProblem(v: unknown): string | null {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return 'source record is not a JSON object';
+  const r = v as Record<string, unknown>;
+  if (typeof r.sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(r.sha256)) return 'source record has no "sha256" of 64 lowercase hex digits';
+  if (!isInt(r.bytes, 0, Number.MAX_SAFE_INTEGER)) return 'source record has no whole-number "bytes"';
+  return null;
+}
+
+export function encodeSource(r: SourceRecord): Uint8Array {
+  const problem = sourceProblem(r);
+  if (problem) throw new SgaiError('INVALID_ARGUMENT', `invalid source: ${problem}`);
+  try {
+    return utf8.encode(JSON.stringify(r));
+  } catch (e) {
+    throw new SgaiError('INVALID_ARGUMENT', 'invalid source: the record cannot be written as JSON', { cause: e });
+  }
+}
+
+export function decodeSource(payload: Uint8Array): SourceRecord {
+  const text = decodeUtf8(payload, 'the source record');
+  let v: unknown;
+  try {
+    v = JSON.parse(text);
+  } catch (e) {
+    throw corrupt('the source record is not valid JSON', e);
+  }
+  const problem = sourceProblem(v);
+  if (problem) throw corrupt(problem);
+  return v as SourceRecord;
 }
 
 // ---------------------------------------------------------------- exif

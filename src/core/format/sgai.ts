@@ -6,6 +6,7 @@ import { SgaiError } from '../errors';
 import {
   assertBytes,
   CHUNK,
+  CHUNK_NAMES,
   ChunkWriter,
   chunkLabel,
   checkVersion,
@@ -16,6 +17,7 @@ import {
   type RawChunk,
   readU32,
   SGAI_MINOR,
+  SINGLETON_CHUNKS,
   writeU32,
 } from './chunks';
 import { tileGrid } from './grid';
@@ -24,9 +26,11 @@ import {
   decodeHead,
   decodePreview,
   decodeRefine,
+  decodeSource,
   encodeHead,
   encodePreview,
   encodeRefine,
+  encodeSource,
   isTiffHeader,
   validateHeaderArg,
 } from './payloads';
@@ -115,6 +119,7 @@ export function encodeSgai(file: SgaiFile): Uint8Array {
   w.add(CHUNK.HEAD, encodeHead(file.header));
   if (file.preview !== undefined) w.add(CHUNK.PREVIEW, ...encodePreview(file.preview));
   if (file.refine !== undefined) w.add(CHUNK.REFINE, encodeRefine(file.refine));
+  if (file.source !== undefined) w.add(CHUNK.SOURCE, encodeSource(file.source));
   if (file.icc !== undefined) w.add(CHUNK.ICCP, file.icc);
   if (file.exif !== undefined) w.add(CHUNK.EXIF, file.exif);
   if (file.xmp !== undefined) w.add(CHUNK.XMP, file.xmp);
@@ -127,16 +132,6 @@ export function encodeSgai(file: SgaiFile): Uint8Array {
   w.add(CHUNK.END);
   return w.finish();
 }
-
-const SINGLETON_NAMES: Record<string, string> = {
-  [CHUNK.HEAD]: 'header',
-  [CHUNK.ZSTR]: 'z stream',
-  [CHUNK.ICCP]: 'ICC profile',
-  [CHUNK.EXIF]: 'EXIF block',
-  [CHUNK.XMP]: 'XMP packet',
-  [CHUNK.REFINE]: 'refinement record',
-  [CHUNK.PREVIEW]: 'preview',
-};
 
 /**
  * Parses and fully validates a file. Every failure is an SgaiError; when `salvage` would get
@@ -246,9 +241,9 @@ function parse(bytes: Uint8Array, options: ParseOptions): DecodedSgai {
       }
       continue;
     }
-    if (Object.hasOwn(SINGLETON_NAMES, c.type)) {
+    if (SINGLETON_CHUNKS.has(c.type)) {
       if (seen.has(c.type)) {
-        const err = corrupt(`it contains a second ${SINGLETON_NAMES[c.type]} (chunk ${label})`);
+        const err = corrupt(`it contains a second ${CHUNK_NAMES[c.type]} (chunk ${label})`);
         if (c.type === CHUNK.HEAD || c.type === CHUNK.ZSTR) throw err; // which one is real?
         damaged(c.type, err);
         continue;
@@ -305,6 +300,14 @@ function parse(bytes: Uint8Array, options: ParseOptions): DecodedSgai {
       case CHUNK.REFINE:
         try {
           opt.refine = decodeRefine(c.payload);
+        } catch (e) {
+          if (!(e instanceof SgaiError)) throw e;
+          damaged(c.type, e);
+        }
+        break;
+      case CHUNK.SOURCE:
+        try {
+          opt.source = decodeSource(c.payload);
         } catch (e) {
           if (!(e instanceof SgaiError)) throw e;
           damaged(c.type, e);

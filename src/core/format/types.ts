@@ -35,6 +35,18 @@ export interface RefineRecord {
   [k: string]: unknown;
 }
 
+/**
+ * The file the image was encoded from, so a moved or renamed library is still recognised.
+ * Keys beyond the two listed are preserved.
+ */
+export interface SourceRecord {
+  /** SHA-256 of the source file's bytes, 64 lowercase hex digits. */
+  sha256: string;
+  /** The source file's size in bytes. */
+  bytes: number;
+  [k: string]: unknown;
+}
+
 export interface SgaiFile {
   header: SgaiHeader;
   zStream: Uint8Array;
@@ -49,6 +61,8 @@ export interface SgaiFile {
   /** Absent or null: the latents were not refined. */
   refine?: RefineRecord | null;
   preview?: SgaiPreview;
+  /** The source file's hash and size (format 1.1); absent in files from older writers. */
+  source?: SourceRecord;
 }
 
 export interface TileGrid {

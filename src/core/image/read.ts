@@ -20,6 +20,8 @@ export interface ReadOptions {
   alpha?: 'refuse' | 'flatten';
   /** An animated / multi-page image: 'refuse' (default, naming --first-frame) or read only the 'first' frame. */
   frames?: 'refuse' | 'first';
+  /** The file's path when `input` is its bytes: named in messages, and its extension checked. */
+  name?: string;
 }
 
 /** The default pixel limit (100 MP): above it the CLI asks for --max-megapixels. */
@@ -53,7 +55,8 @@ function formatMp(px: number): string {
   return `${(px / 1e6).toFixed(px < 10e6 ? 1 : 0)} MP`;
 }
 
-async function loadFile(path: string): Promise<Buffer> {
+/** A source file's bytes, read-only, with a message a user can act on when that fails. */
+export async function loadFile(path: string): Promise<Buffer> {
   // Read the bytes ourselves instead of handing sharp the path: libvips caches file loads by
   // name, so a photo re-exported under the same name could otherwise come back stale.
   try {
@@ -154,18 +157,22 @@ export async function readImage(
   }
   let label: string;
   let src: Buffer;
-  if (typeof input === 'string') {
-    label = `"${input}"`;
-    const ext = extname(input).toLowerCase();
+  const name = typeof input === 'string' ? input : opts.name;
+  if (name !== undefined) {
+    label = `"${name}"`;
+    const ext = extname(name).toLowerCase();
     if (CAMERA_RAW.has(ext)) {
       throw new SgaiError(
         'UNSUPPORTED_IMAGE',
         `${label} is a camera raw file (${ext}), which sgai cannot develop. Export a 16-bit TIFF or PNG (or a JPEG) from your raw converter and use that.`,
       );
     }
+  } else {
+    label = 'The image data';
+  }
+  if (typeof input === 'string') {
     src = await loadFile(input);
   } else if (input instanceof Uint8Array) {
-    label = 'The image data';
     src = Buffer.from(input.buffer, input.byteOffset, input.byteLength);
   } else {
     throw new SgaiError('INVALID_ARGUMENT', 'readImage expects a file path or the file bytes.');
