@@ -2,11 +2,11 @@
  * The one public entry of the codec: encode(image) -> .sgai bytes, decode(bytes) -> image.
  * Used by the CLI, the engine and the app alike.
  */
-import { onReferenceBackendAsync } from './backend';
+import { activeTransformEngine, onReferenceBackendAsync, type TransformEngine } from './backend';
 import { createHash } from 'node:crypto';
 import { SgaiError } from './errors';
 import { decodeLatents, encodeLatents } from './pipeline/latent-coding';
-import { analyse, hyperAnalyse, synthesise, type Progress } from './pipeline/transforms';
+import { analyse, hyperAnalyseOn, synthesise, type Progress } from './pipeline/transforms';
 import { decodeSgai, encodeSgai, sizeBreakdown, type DecodedSgai, type RefineRecord, type SgaiFile, type SkippedChunk, type SourceRecord } from './format';
 import { assertWithinPixelLimit, checkMaxPixels, estimateDecodeMemoryBytes } from './format/limits';
 import { SALVAGE_HINT } from './format/sgai';
@@ -48,6 +48,14 @@ export interface EncodeOptions extends ModelChoice {
   signal?: AbortSignal;
   /** Return the quantized latents too (tests and verification). */
   keepLatents?: boolean;
+  /**
+   * Run g_a and h_a on the wasm reference backend, so an unrefined encode of the same photo
+   * gives the same latents on every machine (refinement still runs on the active tfjs backend).
+   * Default false: the active backend (ONNX Runtime when chosen), whose rounded latents may
+   * differ from wasm's at about one per million; every file decodes the same everywhere either
+   * way (docs/determinism.md).
+   */
+  exact?: boolean;
   /** Record the source file's hash and size in the file (encodeFile does this). */
   source?: SourceRecord;
   /**
@@ -101,8 +109,14 @@ export async function encode(image: RasterImage, options: EncodeOptions = {}): P
     throw new SgaiError('IMAGE_TOO_LARGE', `image of ${image.width}x${image.height} px: each side must be 1 to 65535 px`);
   }
   const g = latentGrid(image.width, image.height, tileSize);
-  let y = await analyse(w, image, g, options.onProgress, options.signal);
-  let z = hyperAnalyse(w, y, g);
+  const engine: TransformEngine = options.exact ? 'tfjs' : activeTransformEngine();
+  const analyseBoth = async () => {
+    const ya = await analyse(w, image, g, options.onProgress, options.signal, engine);
+    return { ya, za: await hyperAnalyseOn(w, ya, g, engine) };
+  };
+  const { ya, za } = options.exact ? (await onReferenceBackendAsync(analyseBoth)).value : await analyseBoth();
+  let y = ya;
+  let z = za;
   let refinement: RefineResult | undefined;
   if (options.refine) {
     refinement = await refineImage(w, image, g, y, z, model.card.lambda, {
@@ -178,19 +192,25 @@ function refineRecord(r: RefineResult, o: RefineOptions): RefineRecord {
 export async function encodeFile(
   path: string, options: EncodeOptions & { read?: ReadOptions } = {},
 ): Promise<EncodeResult & { metadata: ImageMetadata; source: SourceRecord }> {
-  // One read: the bytes that are hashed are the bytes that are encoded.
-  const src = await loadFile(path);
-  const source: SourceRecord = { sha256: createHash('sha256').update(src).digest('hex'), bytes: src.length };
-  const { image, meta } = await readImage(src, { ...options.read, name: path });
+  const { image, meta, source } = await readSourceImage(path, options.read);
   const r = await encode(image, { ...options, source, metadata: { ...meta, ...options.metadata } });
   return { ...r, metadata: meta, source };
 }
 
+/** A photo file's pixels, metadata and source record, from one read: the bytes hashed are the bytes decoded. */
+export async function readSourceImage(path: string, read?: ReadOptions): Promise<{ image: RasterImage; meta: ImageMetadata; source: SourceRecord }> {
+  const src = await loadFile(path);
+  const source: SourceRecord = { sha256: createHash('sha256').update(src).digest('hex'), bytes: src.length };
+  const { image, meta } = await readImage(src, { ...read, name: path });
+  return { image, meta, source };
+}
+
 export interface DecodeOptions extends ModelChoice {
   /**
-   * Run g_s on the reference backend (wasm) so the pixels are identical on every machine and
-   * whatever backend encoded the file (default). false: use the active backend (faster on GPU,
-   * but native backends may differ by one level at a few pixels per 100,000).
+   * Run g_s on the reference backend (tfjs wasm) so the pixels are identical on every machine and
+   * whatever backend encoded the file (default). false: use the active backend - ONNX Runtime
+   * or a native/GPU tfjs backend, several times faster, but an 8-bit value may differ by one
+   * level at a few pixels per 100,000 (docs/determinism.md).
    */
   exact?: boolean;
   /** Decode only this part of the image: only the tiles it needs are entropy-decoded and synthesised. */
@@ -216,6 +236,8 @@ export interface DecodeResult {
   image: RasterImage;
   /** Whether g_s ran on the reference backend (see DecodeOptions.exact). */
   exact: boolean;
+  /** Where g_s ran: tfjs (the reference wasm when exact) or ONNX Runtime. */
+  synthesis: TransformEngine;
   file: SgaiFile;
   region: Rect;
   model: LoadedModel;
@@ -267,11 +289,13 @@ export async function decodeParsed(file: SgaiFile | DecodedSgai, options: Decode
     width: region.width, height: region.height, bitDepth,
     data: bitDepth === 16 ? new Uint16Array(size) : new Uint8Array(size),
   }));
-  const run = () => synthesise(model.weights, yHat, g, tiles, region, image, options.onProgress, options.signal);
+  // Exact: tfjs on the wasm reference. Fast: the active engine (ort when it was chosen).
+  const synthesis: TransformEngine = options.exact === false ? activeTransformEngine() : 'tfjs';
+  const run = () => synthesise(model.weights, yHat, g, tiles, region, image, options.onProgress, options.signal, synthesis);
   let exact = false;
   if (options.exact === false) await run();
   else exact = (await onReferenceBackendAsync(run)).exact;
-  return { image, file, region, model, exact, skipped };
+  return { image, file, region, model, exact, synthesis, skipped };
 }
 
 /** A refused allocation (a limit raised past what this machine has) becomes a typed error. */
@@ -296,6 +320,6 @@ export async function synthesiseLatents(model: LoadedModel, yHat: Float32Array, 
   const size = width * height * 3;
   const image: RasterImage = { width, height, bitDepth, data: bitDepth === 16 ? new Uint16Array(size) : new Uint8Array(size) };
   const all = Array.from({ length: g.tilesX * g.tilesY }, (_, i) => i);
-  await onReferenceBackendAsync(() => synthesise(model.weights, yHat, g, all, { x: 0, y: 0, width, height }, image));
+  await onReferenceBackendAsync(() => synthesise(model.weights, yHat, g, all, { x: 0, y: 0, width, height }, image, undefined, undefined, 'tfjs'));
   return image;
 }

@@ -23,6 +23,8 @@ export async function decodeCommand(inputs: string[], values: Values, ctx: Comma
   const bitDepthOpt = numberOption(values, 'bit-depth', { min: 8, max: 16, integer: true });
   if (bitDepthOpt !== undefined && bitDepthOpt !== 8 && bitDepthOpt !== 16) usage('--bit-depth must be 8 or 16');
   if (bitDepthOpt === 16 && formats.includes('jpeg')) usage('JPEG is 8-bit; --bit-depth 16 needs a .png output');
+  // --exact (the default) runs g_s on the wasm reference; --fast on the active backend (ort).
+  if (values.exact && values.fast) usage('--exact and --fast exclude each other (--exact, the default, gives the same pixels on every machine)');
   const region = parseRegion(values.region);
   const maxPixels = maxPixelsOption(values);
   const force = values.force === true;
@@ -80,5 +82,8 @@ async function decodeOne(input: string, out: OutputTarget, format: Format, s: De
     signal: ctx.signal,
     verify: (written) => verifyImage(written, { format, width: r.image.width, height: r.image.height }),
   });
-  ctx.out(`${out.path}: ${r.image.width}x${r.image.height}${s.region ? ` (region of ${h.width}x${h.height})` : ''}, ${bitDepth}-bit ${format.toUpperCase()}, ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+  const how = r.exact ? '' : values.fast
+    ? `, fast (synthesis on ${r.synthesis === 'ort' ? 'ONNX Runtime' : 'the active tfjs backend'})`
+    : ', NOT exact (the wasm reference backend is unavailable)';
+  ctx.out(`${out.path}: ${r.image.width}x${r.image.height}${s.region ? ` (region of ${h.width}x${h.height})` : ''}, ${bitDepth}-bit ${format.toUpperCase()}${how}, ${((performance.now() - t0) / 1000).toFixed(1)} s`);
 }

@@ -60,7 +60,8 @@ async function encodeOne(input: string, out: OutputTarget, s: EncodeSettings): P
     ctx.err(`refine: ${refine.method}, ${iters} iterations; estimated ${formatDuration(est)} on this machine${target ? ' per probe' : ''}${refine.timeBudgetS ? ` (time budget ${formatDuration(refine.timeBudgetS)})` : ''}`);
   }
   const t0 = performance.now();
-  const common = { tileSize: s.tileSize, preview: !values['no-preview'], onProgress: ctx.progress.update, signal: ctx.signal, refine };
+  // --exact: analysis on the wasm reference, so an unrefined encode gives the same latents on every machine.
+  const common = { tileSize: s.tileSize, preview: !values['no-preview'], onProgress: ctx.progress.update, signal: ctx.signal, refine, exact: values.exact === true };
   let r: EncodeResult;
   if (target) {
     const { image, meta } = await readImage(input, s.read);

@@ -1,22 +1,43 @@
 /**
- * Chooses the tfjs backend: tfjs-node-gpu > tfjs-node > wasm > cpu.
+ * Chooses where the float transforms run: tfjs-node-gpu > ONNX Runtime (CPU) > tfjs-node >
+ * wasm > cpu.
  *
- * The native bindings are optionalDependencies (their install downloads libtensorflow, which
- * not every machine can reach), so they are probed with a dynamic import and a tiny op; any
- * failure just moves on to the next candidate and is recorded so the CLI can say why.
+ * ONNX Runtime runs only g_a, h_a and g_s (several times faster than single-threaded
+ * tfjs-wasm); a tfjs backend is always initialised beside it for SGA+ refinement, which needs
+ * gradients, and the wasm reference for exact decodes. The native tfjs bindings are
+ * optionalDependencies (their install downloads libtensorflow, which not every machine can
+ * reach), so they are probed with a dynamic import and a tiny op; any failure just moves on to
+ * the next candidate and is recorded so the CLI can say why.
  */
 import * as tf from '@tensorflow/tfjs';
 import { createRequire } from 'node:module';
 import { SgaiError } from '../errors';
+import { checkThreads, defaultOrtThreads, ortThreads, probeOrt, setOrtThreads } from '../ort/runtime';
 
-export type BackendName = 'tensorflow-gpu' | 'tensorflow' | 'wasm' | 'cpu';
+export type TfjsBackendName = 'tensorflow-gpu' | 'tensorflow' | 'wasm' | 'cpu';
+export type BackendName = TfjsBackendName | 'ort';
 export type BackendRequest = BackendName | 'auto';
+/** Every value `--backend` accepts. */
+export const BACKEND_REQUESTS: readonly BackendRequest[] = ['auto', 'ort', 'wasm', 'cpu', 'tensorflow', 'tensorflow-gpu'];
+/** Where g_a, h_a and g_s run. */
+export type TransformEngine = 'tfjs' | 'ort';
 
 export interface BackendReport {
-  /** tfjs backend actually in use. */
+  /** The backend chosen: a tfjs backend, or 'ort' for ONNX Runtime. */
   name: BackendName;
+  /** The tfjs backend active beside it: everything when name is a tfjs backend; with ort, SGA+ refinement. */
+  tfjs: TfjsBackendName;
+  /** Where g_a, h_a and g_s run (exact decodes still run g_s on the wasm reference). */
+  transforms: TransformEngine;
+  /** ONNX Runtime intra-op threads (transforms 'ort' only). */
+  ortThreads?: number;
   /** Each candidate tried before it, with the reason it was skipped. */
   skipped: { name: BackendName; reason: string }[];
+}
+
+export interface BackendOptions {
+  /** ONNX Runtime intra-op threads; default SGAI_ORT_THREADS or 1 (one worker per core is the batch engine's plan). */
+  ortThreads?: number;
 }
 
 const require = createRequire(import.meta.url);
@@ -54,37 +75,66 @@ async function activate(name: 'tensorflow' | 'wasm' | 'cpu'): Promise<string | n
 
 let current: BackendReport | null = null;
 
+/** Activate one tfjs backend (loading the native package first for the tensorflow ones). */
+async function activateTfjs(name: TfjsBackendName): Promise<string | null> {
+  if (name === 'tensorflow-gpu' || name === 'tensorflow') {
+    const reason = await tryNative(name === 'tensorflow-gpu' ? '@tensorflow/tfjs-node-gpu' : '@tensorflow/tfjs-node');
+    return reason ?? activate('tensorflow');
+  }
+  return activate(name);
+}
+
 /** Select and initialise a backend. Idempotent for the same request. */
-export async function initBackend(request: BackendRequest = 'auto'): Promise<BackendReport> {
-  if (current && (request === 'auto' || request === current.name)) return current;
-  const order: BackendName[] = request === 'auto' ? ['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] : [request];
+export async function initBackend(request: BackendRequest = 'auto', options: BackendOptions = {}): Promise<BackendReport> {
+  const threads = options.ortThreads === undefined ? defaultOrtThreads() : checkThreads(options.ortThreads);
+  setOrtThreads(threads);
+  if (current && (request === 'auto' || request === current.name)) {
+    if (current.transforms === 'ort') current = { ...current, ortThreads: threads };
+    return current;
+  }
+  const order: BackendName[] = request === 'auto' ? ['tensorflow-gpu', 'ort', 'tensorflow', 'wasm', 'cpu'] : [request];
   const skipped: BackendReport['skipped'] = [];
   for (const name of order) {
+    let tfjsName: TfjsBackendName | null = null;
     let reason: string | null;
-    if (name === 'tensorflow-gpu') {
-      reason = await tryNative('@tensorflow/tfjs-node-gpu');
-      if (reason === null) reason = await activate('tensorflow');
-    } else if (name === 'tensorflow') {
-      reason = await tryNative('@tensorflow/tfjs-node');
-      if (reason === null) reason = await activate('tensorflow');
+    if (name === 'ort') {
+      reason = await probeOrt();
+      if (reason === null) {
+        // Beside ORT, the fastest tfjs backend that works runs refinement.
+        for (const t of ['tensorflow', 'wasm', 'cpu'] as const) {
+          if ((await activateTfjs(t)) === null) {
+            tfjsName = t;
+            break;
+          }
+        }
+        if (!tfjsName) reason = 'no tfjs backend could be initialised beside it';
+      }
     } else {
-      reason = await activate(name);
+      reason = await activateTfjs(name);
+      tfjsName = name;
     }
-    if (reason === null) {
-      current = { name, skipped };
-      if (name !== REFERENCE_BACKEND) {
+    if (reason === null && tfjsName) {
+      current = name === 'ort'
+        ? { name, tfjs: tfjsName, transforms: 'ort', ortThreads: ortThreads(), skipped }
+        : { name, tfjs: tfjsName, transforms: 'tfjs', skipped };
+      if (tfjsName !== REFERENCE_BACKEND) {
         // Initialise the reference backend too, so exact decodes can switch to it synchronously.
         await activate(REFERENCE_BACKEND);
-        await activate(name === 'tensorflow-gpu' ? 'tensorflow' : name);
+        await activate(tfjsName === 'tensorflow-gpu' ? 'tensorflow' : tfjsName);
       }
       return current;
     }
-    skipped.push({ name, reason });
+    skipped.push({ name, reason: reason ?? 'unavailable' });
   }
   throw new SgaiError(
     'INVALID_ARGUMENT',
     `no usable compute backend: ${skipped.map((s) => `${s.name}: ${s.reason}`).join('; ')}`,
   );
+}
+
+/** Where g_a, h_a and g_s run now ('tfjs' before initBackend). */
+export function activeTransformEngine(): TransformEngine {
+  return current?.transforms ?? 'tfjs';
 }
 
 /**
@@ -141,5 +191,6 @@ export function currentBackend(): BackendReport | null {
 
 export function describeBackend(r: BackendReport): string {
   const why = r.skipped.length ? ` (skipped ${r.skipped.map((s) => s.name).join(', ')})` : '';
-  return `${r.name}${why}`;
+  const beside = r.name === 'ort' ? ` [${r.ortThreads ?? 1} thread${r.ortThreads === 1 ? '' : 's'}; tfjs ${r.tfjs} for refinement]` : '';
+  return `${r.name}${beside}${why}`;
 }
