@@ -7,7 +7,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { type BackendRequest, describeBackend, initBackend, installWriteGuards, isSgaiError, removeLiveTempFiles, SgaiError, type SgaiErrorCode } from '../core';
+import { BACKEND_REQUESTS, type BackendRequest, describeBackend, initBackend, installWriteGuards, isSgaiError, removeLiveTempFiles, SgaiError, type SgaiErrorCode } from '../core';
 import { batchCommand } from './commands/batch';
 import { decodeCommand } from './commands/decode';
 import { encodeCommand } from './commands/encode';
@@ -25,26 +25,34 @@ Usage:
               [--refine sga|linear|cosine|ssl|linear3|cosine3|ssl3] [--iters 500] [--lambda L]
               [--lr 0.005] [--seed 0] [--time-budget SECONDS]
               [--target-bpp B | --target-size BYTES | --target-psnr DB | --target-msssim S]
-              [--flatten] [--first-frame] [--max-megapixels 100]
-              (targets search the installed models, and the refinement lambda with --refine;
+              [--flatten] [--first-frame] [--max-megapixels 100] [--exact]
+              (--exact: analysis on the wasm reference: the same latents on every machine;
+               targets search the installed models, and the refinement lambda with --refine;
                transparent or animated images are refused unless --flatten / --first-frame)
   sgai decode <file.sgai>... [-o out.png|out.jpg | -o FOLDER] [--quality 92] [--bit-depth 8|16]
-              [--region x,y,w,h] [--force] [--fast] [--salvage] [--max-megapixels 100]
-              (--fast: run the synthesis on the active backend instead of the wasm reference;
+              [--region x,y,w,h] [--force] [--exact | --fast] [--salvage] [--max-megapixels 100]
+              (--exact, the default: the synthesis runs on the wasm reference, same pixels on
+               every machine; --fast: on the active backend (ONNX Runtime), several times faster,
+               at most one level off at a few pixels per 100,000;
                --salvage: decode what is intact of a damaged file and say what was skipped;
                16-bit sources give 16-bit PNGs unless --bit-depth 8)
   sgai batch <folder|photos>... --out FOLDER [--preset archive|balanced|small | --model ID]
               [--include GLOB]... [--exclude GLOB]... [--template '{folder}/{name}']
               [--conflict unique|skip|overwrite] [--min-savings PCT [--copy-original]]
-              [--shard k/n] [--follow-symlinks] [--dry-run] [--json]
-              whole folders, resumable: re-running skips what is done (docs/batch.md)
+              [--shard k/n] [--workers N] [--follow-symlinks] [--verify] [--report FILE.csv|.json]
+              [--target-bpp B | --target-size BYTES | --target-psnr DB | --target-msssim S] [--dry-run] [--json]
+              whole folders, resumable: re-running skips what is done (docs/batch.md);
+              --workers: encoder processes (default one per core, as memory allows; 0: none);
+              --verify: decode every file before it is kept and check it against the original;
+              a --target-* is reached per photo over the compact model family (the preset's effort still refines)
   sgai info <file.sgai> [--json]      every chunk with its checksum status, also for damaged files
   sgai models
   sgai import-model <checkpoint.pth> [--id ID] [--lambda L | --quality 1..8] [--out-dir DIR] [--force]
               install a CompressAI mbt2018-mean checkpoint as an sgai model (in ~/.sgai/models
               unless --out-dir; --quality is CompressAI's index; needs python3 with PyTorch)
 Options:
-  --backend auto|wasm|cpu|tensorflow|tensorflow-gpu   compute backend (default auto)
+  --backend auto|ort|wasm|cpu|tensorflow|tensorflow-gpu   compute backend (default auto: a GPU,
+               then ONNX Runtime, then tfjs; SGAI_ORT_THREADS sets ORT's threads, default 1)
   --quiet      no progress on stderr
   -h, --help   this help;  --version  print the version
 Ctrl-C cancels: nothing is written for the photo in progress.
@@ -55,11 +63,10 @@ const EXIT: Partial<Record<SgaiErrorCode, number>> = {
   TRUNCATED: 3, BAD_MAGIC: 3, UNSUPPORTED_VERSION: 3, CHECKSUM: 3, CORRUPT: 3, UNKNOWN_REQUIRED_CHUNK: 3,
   UNSUPPORTED_IMAGE: 3, IMAGE_TOO_LARGE: 3, INPUT_UNREADABLE: 3,
   MODEL_NOT_INSTALLED: 4, BAD_WEIGHTS: 4,
-  IO: 5,
+  IO: 5, BUSY: 5, VERIFY_FAILED: 5,
   CANCELLED: 130,
 };
 const exitCode = (e: SgaiError) => EXIT[e.code] ?? 1;
-const BACKENDS = ['auto', 'wasm', 'cpu', 'tensorflow', 'tensorflow-gpu'];
 const line = (stream: NodeJS.WriteStream) => (s: string) => stream.write(`${s}\n`);
 
 let ranCommand = '';
@@ -110,7 +117,7 @@ async function main(argv: string[]): Promise<number> {
     exitCode,
     needBackend: async () => {
       const req = (values.backend ?? 'auto') as BackendRequest;
-      if (!BACKENDS.includes(req)) usage(`unknown --backend ${req} (use ${BACKENDS.join(', ')})`);
+      if (!BACKEND_REQUESTS.includes(req)) usage(`unknown --backend ${req} (use ${BACKEND_REQUESTS.join(', ')})`);
       const b = await initBackend(req);
       process.stderr.write(`backend: ${describeBackend(b)}\n`);
     },

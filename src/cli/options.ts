@@ -29,6 +29,7 @@ export const OPTION_SPEC = {
   'bit-depth': { type: 'string' },
   region: { type: 'string' },
   fast: { type: 'boolean' },
+  exact: { type: 'boolean' },
   salvage: { type: 'boolean' },
   'max-megapixels': { type: 'string' },
   json: { type: 'boolean' },
@@ -45,6 +46,9 @@ export const OPTION_SPEC = {
   shard: { type: 'string' },
   'dry-run': { type: 'boolean' },
   'follow-symlinks': { type: 'boolean' },
+  workers: { type: 'string' },
+  verify: { type: 'boolean' },
+  report: { type: 'string' },
   backend: { type: 'string' },
   quiet: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
@@ -54,13 +58,14 @@ export const OPTION_SPEC = {
 const GLOBAL = ['backend', 'quiet', 'help', 'version'];
 const ALLOWED: Record<string, string[]> = {
   encode: ['output', 'model', 'tile', 'no-preview', 'force', 'refine', 'iters', 'lambda', 'lr', 'seed', 'time-budget',
-    'target-bpp', 'target-size', 'target-psnr', 'target-msssim', 'flatten', 'first-frame', 'max-megapixels'],
-  decode: ['output', 'force', 'quality', 'bit-depth', 'region', 'fast', 'salvage', 'max-megapixels'],
+    'target-bpp', 'target-size', 'target-psnr', 'target-msssim', 'flatten', 'first-frame', 'max-megapixels', 'exact'],
+  decode: ['output', 'force', 'quality', 'bit-depth', 'region', 'fast', 'exact', 'salvage', 'max-megapixels'],
   info: ['json'],
   models: [],
   'import-model': ['id', 'lambda', 'quality', 'out-dir', 'force'],
   batch: ['out', 'preset', 'model', 'tile', 'refine', 'iters', 'lambda', 'lr', 'seed', 'time-budget', 'include', 'exclude', 'template',
-    'conflict', 'min-savings', 'copy-original', 'shard', 'dry-run', 'json', 'follow-symlinks', 'flatten', 'first-frame', 'max-megapixels'],
+    'conflict', 'min-savings', 'copy-original', 'shard', 'dry-run', 'json', 'follow-symlinks', 'flatten', 'first-frame', 'max-megapixels',
+    'workers', 'verify', 'report', 'target-bpp', 'target-size', 'target-psnr', 'target-msssim'],
 };
 
 export function usage(msg: string): never {
@@ -142,4 +147,13 @@ export function parseRegion(s: Values[string]) {
     usage(`--region must be x,y,width,height in pixels (got ${String(s)})`);
   }
   return { x: p[0], y: p[1], width: p[2], height: p[3] };
+}
+
+/** More encoder processes than this gain nothing on any machine sgai targets and only cost memory. */
+export const MAX_WORKERS = 64;
+
+/** --workers N for batch: encoder processes (0: encode in the sgai process itself); default or "auto": chosen by cores and memory. */
+export function workersOption(values: Values): number | 'auto' {
+  if (values.workers === undefined || values.workers === 'auto') return 'auto';
+  return numberOption(values, 'workers', { min: 0, max: MAX_WORKERS, integer: true })!;
 }

@@ -16,6 +16,9 @@ export type SgaiErrorCode =
   | 'INPUT_UNREADABLE' // an input file is missing, unreadable or a folder (exit 3: bad input)
   | 'IO' // writing an output failed (disk full, read-only, no permission, ...)
   | 'CANCELLED' // the user cancelled
+  | 'BUSY' // another sgai batch is writing to the same output folder (or the same shard of it)
+  | 'VERIFY_FAILED' // a written file did not decode to what was encoded (batch --verify)
+  | 'ENCODER_CRASHED' // an encoder process died or hung on a photo, also when retried (batch engine)
   | 'INVALID_ARGUMENT'; // bad option or argument
 
 export class SgaiError extends Error {

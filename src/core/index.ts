@@ -4,14 +4,17 @@
  */
 
 // Compute backend.
-export { initBackend, describeBackend, currentBackend, type BackendName, type BackendRequest } from './backend';
+export {
+  initBackend, describeBackend, currentBackend, activeTransformEngine, BACKEND_REQUESTS, REFERENCE_BACKEND,
+  type BackendName, type BackendRequest, type BackendReport, type BackendOptions, type TfjsBackendName, type TransformEngine,
+} from './backend';
 
 // Encode, decode, quality targets.
 export {
   encode, encodeFile, decode, decodeParsed, resolveModel, modelForFile, synthesiseLatents, DEFAULT_TILE_SIZE,
   type EncodeOptions, type EncodeResult, type EncodeStats, type DecodeOptions, type DecodeResult, type ModelChoice,
 } from './codec';
-export { encodeToTarget, type QualityTarget, type TargetKind, type TargetResult, type Reached } from './targets';
+export { encodeToTarget, encodeFileToTarget, describeTarget, type QualityTarget, type TargetKind, type TargetResult, type Reached } from './targets';
 
 // Errors and cancellation.
 export { SgaiError, isSgaiError, type SgaiErrorCode } from './errors';
@@ -33,6 +36,7 @@ export {
   type OutputTarget, type SafeWriteOptions,
 } from './io/safe-write';
 export { verifySgai, verifyImage } from './io/verify';
+export { writeError } from './io/write-errors';
 
 // Models.
 export {
@@ -52,5 +56,5 @@ export { msssimRgb, msssimY, msssimDb, psnrY, MSSSIM_MIN_SIDE } from './metrics/
 export { bdRate, bdQuality, type BdMethod, type RdPoint } from './metrics/bd';
 
 // Building blocks the benchmarks time one by one (g_a, h_a, g_s on the tile grid).
-export { analyse, hyperAnalyse, synthesise } from './pipeline/transforms';
+export { analyse, hyperAnalyse, hyperAnalyseOn, synthesise } from './pipeline/transforms';
 export { latentGrid } from './latent-grid';

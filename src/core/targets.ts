@@ -4,7 +4,9 @@
  * the rate-distortion curve around its model's operating point). Every probe is a real encode
  * and decode, so what is reported is what the file really is.
  */
-import { decode, encode, type EncodeOptions, type EncodeResult } from './codec';
+import { decode, encode, readSourceImage, type EncodeOptions, type EncodeResult } from './codec';
+import type { SourceRecord } from './format';
+import type { ReadOptions } from './image/read';
 import { SgaiError } from './errors';
 import type { RasterImage } from './image/raster';
 import { msssimRgb } from './metrics/msssim';
@@ -50,6 +52,11 @@ async function measure(image: RasterImage, r: EncodeResult): Promise<Reached> {
     psnr: psnr(image, dec),
     msssim: big ? msssimRgb(image, dec) : null,
   };
+}
+
+/** The target in words: "at least 38 dB PSNR", "at most 0.5 bpp". */
+export function describeTarget(t: QualityTarget): string {
+  return t.kind === 'bpp' ? `at most ${t.value} bpp` : t.kind === 'bytes' ? `at most ${t.value} bytes` : t.kind === 'psnr' ? `at least ${t.value} dB PSNR` : `MS-SSIM at least ${t.value}`;
 }
 
 /** True when a result satisfies the target: size targets are maxima, quality targets minima. */
@@ -129,4 +136,13 @@ export async function encodeToTarget(
     const chosen = (best ?? fallback)!;
     return { result: chosen.r, reached: chosen.reached, met: best !== null, probes };
   }
+}
+
+/** encodeToTarget on a photo file, recording its source hash and metadata as encodeFile does. */
+export async function encodeFileToTarget(
+  path: string, target: QualityTarget, models: LoadedModel[], options: Omit<EncodeOptions, 'model'> & { read?: ReadOptions } = {},
+): Promise<TargetResult & { source: SourceRecord }> {
+  const { image, meta, source } = await readSourceImage(path, options.read);
+  const r = await encodeToTarget(image, target, models, { ...options, source, metadata: { ...meta, ...options.metadata } });
+  return { ...r, source };
 }

@@ -9,7 +9,7 @@ export const JobStateName = z.enum(['queued', 'running', 'done', 'failed', 'skip
 export type JobStateName = z.infer<typeof JobStateName>;
 
 export const JobError = z.object({
-  /** An SgaiErrorCode, or UNEXPECTED for a bug. */
+  /** An SgaiErrorCode (ENCODER_CRASHED: the photo's encoder process died or hung twice), or UNEXPECTED for a bug. */
   code: z.string(),
   message: z.string(),
 });
@@ -30,8 +30,12 @@ export const JobState = z.object({
   bytesOut: z.number().optional(),
   megapixels: z.number().optional(),
   bpp: z.number().optional(),
+  /** PSNR of the written file against the source, in dB (batch --verify). */
+  psnr: z.number().optional(),
   seconds: z.number().optional(),
   error: JobError.optional(),
+  /** The encoder process slot that took the photo (state running; absent when encoding in-process). */
+  worker: z.number().optional(),
 });
 export type JobState = z.infer<typeof JobState>;
 
@@ -62,9 +66,46 @@ export const BatchSummary = z.object({
   megapixels: z.number(),
   seconds: z.number(),
   firstError: JobError.optional(),
+  /** Encoder processes used (0: encoded in the batch's own process). */
+  workers: z.number().optional(),
 });
 export type BatchSummary = z.infer<typeof BatchSummary>;
 
-export const BatchEvent = z.discriminatedUnion('type', [JobState, JobProgress, BatchSummary]);
+/** An encoder process is up, with its backend and model loaded (again, after a restart). */
+export const WorkerReady = z.object({
+  type: z.literal('worker:ready'),
+  worker: z.number(),
+  pid: z.number(),
+  /** The backend it runs, in words (e.g. "wasm"). */
+  backend: z.string(),
+});
+export type WorkerReady = z.infer<typeof WorkerReady>;
+
+/** An encoder process died or stopped responding; it is started again when next needed. */
+export const WorkerLost = z.object({
+  type: z.literal('worker:lost'),
+  worker: z.number(),
+  pid: z.number().optional(),
+  /** In words: "stopped unexpectedly (signal SIGKILL)", "stopped responding (nothing heard for 180 s)". */
+  reason: z.string(),
+  /** The photo it was encoding, if any. */
+  id: z.string().optional(),
+  /** The photo is tried once more (on a fresh process); false: it is recorded failed. */
+  willRetry: z.boolean(),
+  /** The last line the process wrote on stderr, if any (for a bug report). */
+  detail: z.string().optional(),
+});
+export type WorkerLost = z.infer<typeof WorkerLost>;
+
+/** The queue was paused (no new photo starts; running ones finish) or resumed. */
+export const QueueState = z.object({ type: z.literal('queue:state'), paused: z.boolean() });
+export type QueueState = z.infer<typeof QueueState>;
+
+/** What the encoder pool reports, whichever batch or viewer request it is serving. */
+export const EngineEvent = z.discriminatedUnion('type', [WorkerReady, WorkerLost, QueueState]);
+export type EngineEvent = z.infer<typeof EngineEvent>;
+export type EngineEventListener = (e: EngineEvent) => void;
+
+export const BatchEvent = z.discriminatedUnion('type', [JobState, JobProgress, BatchSummary, WorkerReady, WorkerLost, QueueState]);
 export type BatchEvent = z.infer<typeof BatchEvent>;
 export type BatchEventListener = (e: BatchEvent) => void;

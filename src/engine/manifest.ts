@@ -40,6 +40,8 @@ export const ManifestRecord = z.object({
     seconds: z.number(),
     width: z.number().optional(),
     height: z.number().optional(),
+    /** PSNR of the written file against the original (batch --verify checked it before the rename). */
+    psnr: z.number().optional(),
     /** The original was copied instead (min-savings with copy). */
     copiedOriginal: z.boolean().optional(),
   }).optional(),

@@ -47,12 +47,20 @@ export function resolvePreset(id: string, extraModelDirs: string[] = []): Resolv
   if (!preset) throw new SgaiError('INVALID_ARGUMENT', `unknown preset "${id}" (use ${PRESET_IDS.join(', ')})`);
   const def = defaultModel(extraModelDirs);
   if (preset.model === 'default' || def.isTestModel) return { preset, model: def.model, isTestModel: def.isTestModel };
-  // The compact family: the narrowest trained models (fast on a laptop CPU), ordered by lambda.
-  const trained = listModels(extraModelDirs).filter((m) => m.dir !== TEST_MODELS_DIR);
-  const narrowest = Math.min(...trained.map((m) => m.card.N));
-  const family = trained.filter((m) => m.card.N === narrowest).sort((a, b) => a.card.lambda - b.card.lambda);
+  const family = compactFamily(extraModelDirs);
   const model = preset.model === 'highest-lambda' ? family[family.length - 1] : family[0];
   return { preset, model: model ?? def.model, isTestModel: false };
+}
+
+/**
+ * The compact family: the narrowest trained models (fast on a laptop CPU), ordered by lambda;
+ * what presets pick from and quality targets search. Without trained weights: the default model.
+ */
+export function compactFamily(extraModelDirs: string[] = []): InstalledModel[] {
+  const trained = listModels(extraModelDirs).filter((m) => m.dir !== TEST_MODELS_DIR);
+  if (!trained.length) return [defaultModel(extraModelDirs).model];
+  const narrowest = Math.min(...trained.map((m) => m.card.N));
+  return trained.filter((m) => m.card.N === narrowest).sort((a, b) => a.card.lambda - b.card.lambda);
 }
 
 /** Refinement options for one photo under an effort; undefined when the effort is off. */

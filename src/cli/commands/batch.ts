@@ -4,12 +4,12 @@
  * last one stopped, from the manifest in the output folder.
  */
 import { relative } from 'node:path';
-import { loadModel, resolveModel, SgaiError, type SgaiErrorCode } from '../../core';
+import { describeTarget, loadModel, resolveModel, SgaiError, type SgaiErrorCode } from '../../core';
 import {
-  CONFLICT_POLICIES, type BatchEvent, type BatchSummary, type ConflictPolicy, type EncodeSettings, type MinSavings, planBatch, parseShard,
-  PRESET_IDS, resolvePreset, runBatch,
+  type BatchEvent, type BatchPlan, type BatchSummary, chooseWorkers, CONFLICT_POLICIES, type ConflictPolicy, type EncodeSettings, type MinSavings,
+  compactFamily, planBatch, parseShard, PRESET_IDS, ReportBuilder, reportKindOf, resolvePreset, runBatch, writeReport,
 } from '../../engine';
-import { maxPixelsOption, numberOption, refineOptions, usage, type Values } from '../options';
+import { maxPixelsOption, numberOption, refineOptions, targetOption, usage, type Values, workersOption } from '../options';
 import type { CommandContext } from './context';
 import { formatDuration } from './encode';
 
@@ -37,6 +37,12 @@ export async function batchCommand(args: string[], values: BatchValues, ctx: Com
   const refine = refineOptions(v);
   const tileSize = numberOption(v, 'tile', { min: 64, max: 8192, integer: true });
   if (tileSize !== undefined && tileSize % 64 !== 0) usage(`--tile must be a multiple of 64 (got ${tileSize})`);
+  const workersAsked = workersOption(v);
+  const target = targetOption(v);
+  if (target && values.model !== undefined) usage('a --target-* searches the installed models: give it without --model');
+  const reportPath = str(values.report);
+  if (reportPath !== undefined) reportKindOf(reportPath); // a bad name fails now, not after the batch
+  const maxPixels = maxPixelsOption(v);
 
   const modelId = str(values.model);
   const preset = presetId ? resolvePreset(presetId) : undefined;
@@ -59,25 +65,65 @@ export async function batchCommand(args: string[], values: BatchValues, ctx: Com
     return 0;
   }
 
-  await ctx.needBackend();
+  const workers = await workerCount(plan, workersAsked, maxPixels, ctx);
+  // Encoder processes initialise their own backend; this process needs one to encode or verify itself.
+  if (workers === 0 || values.verify) await ctx.needBackend();
   const model = preset ? loadModel(preset.model) : resolveModel({ model: modelId });
   ctx.err(`model: ${model.card.id} (lambda ${model.card.lambda})${preset ? `, preset ${preset.preset.id}` : ''}${preset?.isTestModel ? ' - UNTRAINED TEST MODEL: no trained weights are installed' : ''}`);
+  const targetModels = target ? compactFamily().map((m) => loadModel(m)) : undefined;
+  if (target) ctx.err(`target: ${describeTarget(target)} per photo, over ${targetModels!.map((m) => m.card.id).join(', ')}`);
   const settings: EncodeSettings = {
-    model, refine, effort: refine ? undefined : preset?.preset.refine, tileSize, preset: presetId,
-    read: { maxPixels: maxPixelsOption(v), alpha: values.flatten ? 'flatten' : 'refuse', frames: values['first-frame'] ? 'first' : 'refuse' },
+    model, refine, effort: refine ? undefined : preset?.preset.refine, tileSize, preset: presetId, target, targetModels,
+    read: { maxPixels, alpha: values.flatten ? 'flatten' : 'refuse', frames: values['first-frame'] ? 'first' : 'refuse' },
   };
   const progress = progressLine(plan.jobs.length, ctx, values.quiet === true);
+  const notes = workerNotes(workers, ctx);
+  const report = new ReportBuilder(plan.outRoot, plan.jobs.map((j) => j.source.rel));
   const summary = await runBatch(plan, {
-    settings, minSavings, signal: ctx.signal,
+    settings, minSavings, signal: ctx.signal, workers, backend: str(values.backend), verify: values.verify === true,
     onEvent: (e) => {
       if (values.json) ctx.out(JSON.stringify(e));
+      notes(e);
       progress(e);
+      report.onEvent(e);
     },
   });
   (values.json ? ctx.err : ctx.out)(summaryTable(summary));
+  if (reportPath !== undefined) {
+    await writeReport(reportPath, report.report());
+    ctx.err(`report: ${reportPath}`);
+  }
   if (summary.cancelled) return 130;
   if (summary.failed) return ctx.exitCode(new SgaiError((summary.firstError?.code ?? 'IO') as SgaiErrorCode, summary.firstError?.message ?? '')) || 3;
   return 0;
+}
+
+/** --workers, or the automatic number (one per core, within memory), said in one line. */
+async function workerCount(plan: BatchPlan, asked: number | 'auto', maxPixels: number | undefined, ctx: CommandContext): Promise<number> {
+  if (asked !== 'auto') return asked;
+  const c = await chooseWorkers(plan, { maxPixels });
+  const why = {
+    cores: `one per core (${c.cores})`,
+    memory: `as many as ${mb(c.budgetBytes)} of memory allow at about ${mb(c.perWorkerBytes)} each for photos up to ${c.largestMegapixels.toFixed(0)} MP; set --workers to choose`,
+    photos: 'one per photo to encode',
+  }[c.limitedBy];
+  ctx.err(`workers: ${c.workers} encoder process${c.workers === 1 ? '' : 'es'}, ${why}`);
+  return c.workers;
+}
+
+/** The backend once the first encoder process is up; a lost process as a warning (the batch goes on). */
+function workerNotes(workers: number, ctx: CommandContext): (e: BatchEvent) => void {
+  let told = false;
+  return (e) => {
+    if (e.type === 'worker:ready' && !told) {
+      told = true;
+      ctx.err(`backend: ${e.backend} (in each of ${workers} encoder process${workers === 1 ? '' : 'es'})`);
+    } else if (e.type === 'worker:lost') {
+      const what = e.id ? ` while encoding ${e.id}` : '';
+      // On a terminal, clear the progress line first; it is redrawn with the next photo.
+      ctx.err(`${process.stderr.isTTY ? '\r\x1b[K' : ''}warning: encoder process ${e.worker + 1} ${e.reason}${what}; ${e.id ? (e.willRetry ? 'trying that photo once more in a new process' : 'that photo is recorded as failed') : 'a new one starts when needed'}`);
+    }
+  };
 }
 
 /** One line on stderr: photos done/total, MP/s, bytes before -> after, ETA (a range until a few photos are done). */
@@ -128,4 +174,3 @@ export function summaryTable(s: BatchSummary): string {
   if (s.cancelled) rows.push(['cancelled', 'yes: run the same command again to continue']);
   return rows.map(([k, val]) => `${k.padEnd(10)} ${val}`).join('\n');
 }
-

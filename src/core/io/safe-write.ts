@@ -155,7 +155,8 @@ export async function writeFileSafely(target: OutputTarget | string, bytes: Uint
         await opts.verify(bytes); // identical to the file on disk, as just compared
       } catch (e) {
         if (e instanceof SgaiError && e.code === 'CANCELLED') throw e;
-        throw new SgaiError('IO', `could not write ${t.path}: the written file failed its check (${e instanceof Error ? e.message : String(e)})`, { cause: e });
+        const code = e instanceof SgaiError && e.code === 'VERIFY_FAILED' ? 'VERIFY_FAILED' : 'IO';
+        throw new SgaiError(code, `could not write ${t.path}: the written file failed its check (${e instanceof Error ? e.message : String(e)})`, { cause: e });
       }
     }
     checkAbort(signal, t.path);
