@@ -274,7 +274,9 @@ describe('sgai CLI: nothing lost, ever', () => {
       const code = await new Promise<number | null>((r) => p.on('exit', (c) => r(c)));
       const ms = performance.now() - sent;
       expect(code, stderr).toBe(130);
-      expect(ms).toBeLessThan(1000);
+      // About half a second on a quiet machine; the bound leaves room for a CI box whose other
+      // test files run encoder processes at the same time.
+      expect(ms).toBeLessThan(2500);
       expect(stderr).toMatch(/cancel/);
       expect(existsSync(out)).toBe(false);
       expect(tempFilesIn(dir)).toEqual([]);

@@ -3,6 +3,7 @@
  * bit-identical to g_s applied to the quantized latents the encoder chose, and the file size
  * is within 1 % + 64 bytes of the ideal code length plus the header/metadata/preview bytes.
  */
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -33,7 +34,10 @@ describe('Kodak round trip through the CLI', () => {
 
       // The same encode in-process gives the same bytes (deterministic) and the latents it chose.
       const { image: original, meta } = await readImage(src);
-      const r = await encode(original, { model, keepLatents: true, metadata: meta });
+      // encodeFile records the source's hash and size (format 1.1's srci chunk).
+      const bytes = readFileSync(src);
+      const source = { sha256: createHash('sha256').update(bytes).digest('hex'), bytes: bytes.length };
+      const r = await encode(original, { model, keepLatents: true, metadata: meta, source });
       const fileBytes = readFileSync(sgai);
       expect(Buffer.compare(Buffer.from(r.bytes), fileBytes)).toBe(0);
 

@@ -11,7 +11,8 @@ steps="$1"; shift
 base=resources/models/sgai-msh-c64-l0067.safetensors
 snap=training/runs/chain-base.safetensors
 mkdir -p training/runs
-[ -e "$snap" ] || cp "$base" "$snap"   # freeze the base: a new default may be exported meanwhile
+# Freeze the base (a new default may be exported meanwhile), with its card: the lineage reads it.
+[ -e "$snap" ] || { cp "$base" "$snap"; cp "${base%.safetensors}.json" "${snap%.safetensors}.json"; }
 for spec in "$@"; do
   l="${spec%%:*}"; gain="${spec#*:}"
   tag=$(printf "%05.0f" "$(echo "$l * 10000" | bc -l)"); tag="l${tag:1}"
