@@ -3,7 +3,7 @@
  * same photos in one run (photos/s, MP/s, their ratio), the time to scan and plan a library of
  * many tiny files, and peak memory per encoder process and in total. Writes
  * bench/results/batch/<name>.json.
- *   npm run bench:batch -- [--photos 8] [--crop 512] [--files 10000] [--iters 0] [--model ID] [--backend auto] [--name NAME]
+ *   npm run bench:batch -- [--photos 16] [--crop 0] [--files 10000] [--iters 0] [--model ID] [--backend auto] [--name NAME]
  * Photos: Kodak (../shared/datasets/kodak), centre crops of --crop px (0: whole), else generated.
  * The model: the trained default (or --model). Each run gets warm workers (start-up is timed
  * apart), so the ratio compares encoding, not process start.
@@ -18,8 +18,8 @@ import { chooseWorkers, EncoderPool, type EncodeSettings, planBatch, runBatch } 
 
 const { values } = parseArgs({
   options: {
-    photos: { type: 'string', default: '8' },
-    crop: { type: 'string', default: '512' },
+    photos: { type: 'string', default: '16' },
+    crop: { type: 'string', default: '0' },
     files: { type: 'string', default: '10000' },
     iters: { type: 'string', default: '0' },
     model: { type: 'string' },
