@@ -12,21 +12,12 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { readWorkerLogs } from '../src/engine';
 import { makePhoto } from './engine-fixtures';
-import { ROOT, TEST_MODEL_ID, listFiles, runCli, tempDir } from './helpers';
+import { ROOT, TEST_MODEL_ID, alive, listFiles, runCli, tempDir } from './helpers';
 import { expectOriginalsUnchanged, snapshotTree } from './helpers-originals';
 import { mulberry32 } from './seeded-random';
 
 const KILLS = 20;
 const FOLDERS = ['2019/summer trip', '2019/winter', 'Ærø & Bornholm', '写真/family', 'raw exports/2020 (final)'];
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /**
  * Start a batch (with --json) and SIGKILL it `ms` after it starts, or `ms` after its first photo

@@ -11,19 +11,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeFile, initBackend, resolveModel } from '../src/core';
 import { type BatchEvent, type EncodeRequest, EncoderPool, type EncodeSettings, MANIFEST_DIR, planBatch, readManifest, runBatch } from '../src/engine';
 import { makePhoto } from './engine-fixtures';
-import { ROOT, TEST_MODEL_ID, listFiles, tempDir } from './helpers';
+import { ROOT, TEST_MODEL_ID, alive, listFiles, tempDir } from './helpers';
 
 const SLOW = { method: 'ssl' as const, iterations: 12, seed: 3 };
 const PHOTOS = ['1.jpg', '2.jpg', 'victim.png', 'z/3.jpg', 'z/4.jpg'];
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 async function waitUntilGone(pids: number[], ms: number): Promise<number[]> {
   const end = Date.now() + ms;

@@ -67,3 +67,13 @@ export function tryMountTmpfs(dir: string, options: string, mounts: string[]): b
   mounts.push(dir);
   return true;
 }
+
+/** Whether a process with this pid still runs (signal 0 checks without sending anything). */
+export function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}

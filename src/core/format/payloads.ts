@@ -231,14 +231,18 @@ export function encodeRefine(r: RefineRecord | null): Uint8Array {
   return utf8.encode(json);
 }
 
-export function decodeRefine(payload: Uint8Array): RefineRecord | null {
-  const text = decodeUtf8(payload, 'the refinement record');
-  let v: unknown;
+/** A JSON chunk's value; invalid UTF-8 or JSON is CORRUPT, naming `what`. */
+function parseJsonChunk(payload: Uint8Array, what: string): unknown {
+  const text = decodeUtf8(payload, what);
   try {
-    v = JSON.parse(text);
+    return JSON.parse(text);
   } catch (e) {
-    throw corrupt('the refinement record is not valid JSON', e);
+    throw corrupt(`${what} is not valid JSON`, e);
   }
+}
+
+export function decodeRefine(payload: Uint8Array): RefineRecord | null {
+  const v = parseJsonChunk(payload, 'the refinement record');
   if (v === null) return null;
   const problem = refineProblem(v);
   if (problem) throw corrupt(problem);
@@ -266,13 +270,7 @@ export function encodeSource(r: SourceRecord): Uint8Array {
 }
 
 export function decodeSource(payload: Uint8Array): SourceRecord {
-  const text = decodeUtf8(payload, 'the source record');
-  let v: unknown;
-  try {
-    v = JSON.parse(text);
-  } catch (e) {
-    throw corrupt('the source record is not valid JSON', e);
-  }
+  const v = parseJsonChunk(payload, 'the source record');
   const problem = sourceProblem(v);
   if (problem) throw corrupt(problem);
   return v as SourceRecord;
