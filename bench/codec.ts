@@ -15,11 +15,9 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import sharp from 'sharp';
 import {
-  analyse, type BackendName, decode, describeBackend, encode, initBackend, latentGrid, packageRoot,
-  type RasterImage, readImage, resolveModel, synthesise,
+  analyse, type BackendName, decode, decodeLatents, describeBackend, encode, encodeLatents, hyperAnalyseOn, initBackend, latentGrid,
+  packageRoot, type RasterImage, readImage, resolveModel, synthesise,
 } from '../src/core';
-import { decodeLatents, encodeLatents } from '../src/core/pipeline/latent-coding';
-import { hyperAnalyseOn } from '../src/core/pipeline/transforms';
 
 const { values } = parseArgs({
   options: {

@@ -57,4 +57,5 @@ export { bdRate, bdQuality, type BdMethod, type RdPoint } from './metrics/bd';
 
 // Building blocks the benchmarks time one by one (g_a, h_a, g_s on the tile grid).
 export { analyse, hyperAnalyse, hyperAnalyseOn, synthesise } from './pipeline/transforms';
+export { decodeLatents, encodeLatents } from './pipeline/latent-coding';
 export { latentGrid } from './latent-grid';
