@@ -6,6 +6,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, linkSync, mkdirSync, readFileSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -274,9 +275,12 @@ describe('sgai CLI: nothing lost, ever', () => {
       const code = await new Promise<number | null>((r) => p.on('exit', (c) => r(c)));
       const ms = performance.now() - sent;
       expect(code, stderr).toBe(130);
-      // About half a second on a quiet machine; the bound leaves room for a CI box whose other
-      // test files run encoder processes at the same time.
-      expect(ms).toBeLessThan(2500);
+      // The promise is 1 s (about 0.5 s measured on an idle 2-core box). When other test files
+      // keep more processes busy than there are cores (encoder workers), the child waits for a
+      // core to notice the signal: the bound then allows for that, and says so.
+      const busy = loadavg()[0] > cpus().length;
+      if (busy) console.log(`Ctrl-C via ${via}: ${ms.toFixed(0)} ms with load ${loadavg()[0].toFixed(1)} on ${cpus().length} cores`);
+      expect(ms).toBeLessThan(busy ? 2500 : 1000);
       expect(stderr).toMatch(/cancel/);
       expect(existsSync(out)).toBe(false);
       expect(tempFilesIn(dir)).toEqual([]);
