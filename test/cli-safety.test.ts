@@ -6,7 +6,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, linkSync, mkdirSync, readFileSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
-import { cpus, loadavg } from 'node:os';
+import { cpus, loadavg, setPriority } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -262,6 +262,14 @@ describe('sgai CLI: nothing lost, ever', () => {
       const args = ['encode', jpg, '-o', out, ...M, '--refine', 'ssl', '--iters', '100000'];
       const argv = via === 'the CLI' ? ['--import', 'tsx', join(ROOT, 'src', 'cli', 'main.ts'), ...args] : [join(ROOT, 'bin', 'sgai.mjs'), ...args];
       const p = spawn(process.execPath, argv, { cwd: ROOT });
+      // What is measured is how fast sgai reacts, not the scheduler: where allowed (root, as in CI),
+      // the child runs ahead of the other test files' encoder processes, as a foreground
+      // command would run ahead of background jobs.
+      try {
+        setPriority(p.pid!, -10);
+      } catch {
+        /* not permitted: the load-aware bound below applies */
+      }
       let stderr = '';
       p.stderr.on('data', (d) => (stderr += d));
       // Wait until refinement is under way (its estimate line is printed just before it starts).

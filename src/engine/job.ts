@@ -40,6 +40,12 @@ export interface BatchRun {
   fatal?: Error;
   /** --verify: decode every written file before it is put in place. */
   verify?: boolean;
+  /**
+   * The tail of the hand-over chain: a job gives its photo to the encoder only after the job
+   * before it did (or finished without encoding), so photos are encoded in plan order even when
+   * one original takes longer to read and hash than the next.
+   */
+  turn: Promise<void>;
 }
 
 interface Source {
@@ -68,6 +74,9 @@ export async function runJob(b: BatchRun, encoder: PhotoEncoder, job: PlannedJob
     return;
   }
   if (job.action === 'skip') return skipByPlan(b, job);
+  const myTurn = b.turn;
+  let handedOver!: () => void;
+  b.turn = new Promise<void>((r) => (handedOver = r));
   let stage: Stage = 'read';
   const started = performance.now();
   let src: Source | undefined;
@@ -80,7 +89,8 @@ export async function runJob(b: BatchRun, encoder: PhotoEncoder, job: PlannedJob
     // Claimed before any byte is written: if the process dies after the rename, the file is still known as ours.
     await b.manifest.append({ ...base, output: job.outputRel, state: 'started' });
     stage = 'encode';
-    const encoded = await encodePhoto(b, encoder, job, src);
+    await myTurn;
+    const encoded = await encodePhoto(b, encoder, job, src, handedOver);
     stage = 'write';
     if (savingsMet(encoded.bytes.length, src.size, b.minSavings)) await writeSgai(b, job, src, base, encoded, started);
     else if (b.minSavings!.action === 'copy') await copyOriginal(b, job, src, base, encoded, started);
@@ -91,6 +101,8 @@ export async function runJob(b: BatchRun, encoder: PhotoEncoder, job: PlannedJob
     // Not this photo's fault: it stays 'started', so the re-run (once the cause is fixed) does it.
     b.fatal ??= fatal;
     b.stopped = true;
+  } finally {
+    handedOver(); // also when this job never reached the encoder
   }
 }
 
@@ -162,7 +174,7 @@ async function reuseIfMoved(b: BatchRun, job: PlannedJob, src: Source, base: Bas
   await b.manifest.append({ ...base, output: job.outputRel, state: 'started' });
   await mkdir(dirname(job.output), { recursive: true });
   const target = await preflightOutput(job.output, { force: job.replace, inputs: [job.source.abs] });
-  await writeFileSafely(target, bytes, { signal: b.signal, verify: verifySgai });
+  await writeFileSafely(target, bytes, { verify: verifySgai }); // a quick copy: finished even on cancel, like any encoded photo
   const reason = `the same photo as ${prev.source} (moved or renamed): its .sgai was reused`;
   const result = { ...prev.result!, seconds: secondsSince(started) };
   await b.manifest.append({ ...base, output: job.outputRel, state: 'done', reason, result });
@@ -196,7 +208,7 @@ async function refineFor(settings: EncodeSettings, bytes: Buffer): Promise<Refin
   return refineForPhoto(settings.effort, ((m?.width ?? 0) * (m?.height ?? 0)) / 1e6);
 }
 
-async function encodePhoto(b: BatchRun, encoder: PhotoEncoder, job: PlannedJob, src: Source): Promise<EncodedPhoto> {
+async function encodePhoto(b: BatchRun, encoder: PhotoEncoder, job: PlannedJob, src: Source, handedOver: () => void): Promise<EncodedPhoto> {
   const { read, tileSize, preview, target } = b.settings;
   const req: EncodeRequest = {
     source: job.source.abs,
@@ -205,11 +217,13 @@ async function encodePhoto(b: BatchRun, encoder: PhotoEncoder, job: PlannedJob, 
     options: { refine: refineRequest(await refineFor(b.settings, src.bytes)), read, tileSize, preview, measure: b.verify && !target, target },
   };
   const id = job.source.rel;
-  const encoded = await encoder.encode(req, {
+  const pending = encoder.encode(req, {
     signal: b.signal,
     onStart: (worker) => state(b, job, { state: 'running', bytesIn: src.size, worker }),
     onProgress: (stage, done, total) => b.emit({ type: 'job:progress', id, stage, done, total }),
   });
+  handedOver(); // the request is in the encoder's queue: the next job may hand over its photo
+  const encoded = await pending;
   // The encoder read the photo again: it must be the photo hashed (and recorded) here.
   if (encoded.stats.sourceSha256 !== src.sha256) {
     throw new SgaiError('INPUT_UNREADABLE', `${job.source.abs} changed while it was being encoded; run the batch again to encode the new version`);
@@ -233,7 +247,9 @@ async function writeSgai(b: BatchRun, job: PlannedJob, src: Source, base: Base, 
     const model = [b.settings.model, ...(b.settings.targetModels ?? [])].find((m) => m.card.id === e.stats.modelId) ?? b.settings.model;
     psnr = await verifyWritten({ written, source: src.bytes, sourcePath: job.source.abs, expectedPsnr: e.stats.psnr, model, read: b.settings.read });
   };
-  await writeFileSafely(target, e.bytes, { signal: b.signal, verify });
+  // A cancel does not throw away a photo that is already encoded: its write takes milliseconds.
+  // Only --verify's decode is long enough to be worth interrupting.
+  await writeFileSafely(target, e.bytes, { signal: b.verify ? b.signal : undefined, verify });
   // Recorded done only now, after the rename and the folder fsync.
   const seconds = secondsSince(started);
   const reason = e.stats.targetMet === false ? targetMissed(b, e) : undefined;
@@ -270,7 +286,7 @@ async function copyOriginal(b: BatchRun, job: PlannedJob, src: Source, base: Bas
   const prev = b.latest.get(job.source.rel);
   const target = await preflightOutput(copy, { force: prev?.output === copyRelFor(job), inputs: [job.source.abs] });
   await b.manifest.append({ ...base, output: copyRelFor(job), state: 'started' });
-  await writeFileSafely(target, src.bytes, { signal: b.signal, verify: (w) => void (sha256(w) === src.sha256 || fail('the copy differs from the original')) });
+  await writeFileSafely(target, src.bytes, { verify: (w) => void (sha256(w) === src.sha256 || fail('the copy differs from the original')) });
   const seconds = secondsSince(started);
   await b.manifest.append({ ...base, output: copyRelFor(job), state: 'done', reason, result: { bytes: src.size, seconds, copiedOriginal: true } });
   b.sum.done++;

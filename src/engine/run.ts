@@ -104,6 +104,7 @@ async function openBatch(plan: BatchPlan, opts: RunOptions): Promise<BatchRun> {
     verify: opts.verify,
     emit: (e: BatchEvent) => opts.onEvent?.(e),
     stopped: false,
+    turn: Promise.resolve(),
     sum: {
       type: 'batch:done', total: plan.jobs.length, done: 0, resumed: 0, encoded: 0, skipped: 0, failed: 0, cancelled: false,
       bytesIn: 0, bytesOut: 0, megapixels: 0, seconds: 0,
