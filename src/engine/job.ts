@@ -106,6 +106,16 @@ export async function runJob(b: BatchRun, encoder: PhotoEncoder, job: PlannedJob
   }
 }
 
+/** A photo done (this run or an earlier one) in the batch's totals. */
+function tallyDone(b: BatchRun, bytesIn: number, bytesOut: number, o: { resumed?: boolean; encoded?: boolean; megapixels?: number }): void {
+  b.sum.done++;
+  if (o.resumed) b.sum.resumed++;
+  if (o.encoded) b.sum.encoded++;
+  b.sum.megapixels += o.megapixels ?? 0;
+  b.sum.bytesIn += bytesIn;
+  b.sum.bytesOut += bytesOut;
+}
+
 function skipByPlan(b: BatchRun, job: PlannedJob): void {
   b.sum.skipped++;
   state(b, job, { state: 'skipped', reason: job.reason });
@@ -148,10 +158,7 @@ async function resumeIfDone(b: BatchRun, job: PlannedJob, src: Source): Promise<
   const copied = prev?.result?.copiedOriginal;
   if (!prev || prev.state !== 'done' || !prev.output || prev.output !== (copied ? copyRelFor(job) : job.outputRel)) return false;
   if (!(await outputIntact(copied ? copyPathFor(job) : job.output, prev))) return false;
-  b.sum.done++;
-  b.sum.resumed++;
-  b.sum.bytesIn += src.size;
-  b.sum.bytesOut += prev.result?.bytes ?? 0;
+  tallyDone(b, src.size, prev.result?.bytes ?? 0, { resumed: true });
   state(b, job, { state: 'done', resumed: true, bytesIn: src.size, bytesOut: prev.result?.bytes, bpp: prev.result?.bpp, psnr: prev.result?.psnr });
   return true;
 }
@@ -178,9 +185,7 @@ async function reuseIfMoved(b: BatchRun, job: PlannedJob, src: Source, base: Bas
   const reason = `the same photo as ${prev.source} (moved or renamed): its .sgai was reused`;
   const result = { ...prev.result!, seconds: secondsSince(started) };
   await b.manifest.append({ ...base, output: job.outputRel, state: 'done', reason, result });
-  b.sum.done++;
-  b.sum.bytesIn += src.size;
-  b.sum.bytesOut += bytes.length;
+  tallyDone(b, src.size, bytes.length, {});
   state(b, job, { state: 'done', reason, bytesIn: src.size, bytesOut: bytes.length, bpp: result.bpp, psnr: result.psnr, seconds: result.seconds });
   return true;
 }
@@ -255,11 +260,7 @@ async function writeSgai(b: BatchRun, job: PlannedJob, src: Source, base: Base, 
   const reason = e.stats.targetMet === false ? targetMissed(b, e) : undefined;
   await b.manifest.append({ ...base, output: job.outputRel, state: 'done', reason, result: { ...resultOf(e), psnr: psnr ?? e.stats.psnr, seconds } });
   const mp = megapixelsOf(e);
-  b.sum.done++;
-  b.sum.encoded++;
-  b.sum.megapixels += mp;
-  b.sum.bytesIn += src.size;
-  b.sum.bytesOut += e.bytes.length;
+  tallyDone(b, src.size, e.bytes.length, { encoded: true, megapixels: mp });
   state(b, job, { state: 'done', reason, bytesIn: src.size, bytesOut: e.bytes.length, megapixels: mp, bpp: e.stats.bpp, psnr: psnr ?? e.stats.psnr, seconds });
 }
 
@@ -289,11 +290,7 @@ async function copyOriginal(b: BatchRun, job: PlannedJob, src: Source, base: Bas
   await writeFileSafely(target, src.bytes, { verify: (w) => void (sha256(w) === src.sha256 || fail('the copy differs from the original')) });
   const seconds = secondsSince(started);
   await b.manifest.append({ ...base, output: copyRelFor(job), state: 'done', reason, result: { bytes: src.size, seconds, copiedOriginal: true } });
-  b.sum.done++;
-  b.sum.encoded++;
-  b.sum.megapixels += megapixelsOf(e);
-  b.sum.bytesIn += src.size;
-  b.sum.bytesOut += src.size;
+  tallyDone(b, src.size, src.size, { encoded: true, megapixels: megapixelsOf(e) });
   state(b, job, { state: 'done', reason: `${reason}; original copied`, output: copy, bytesIn: src.size, bytesOut: src.size, seconds });
 }
 
