@@ -1,32 +1,164 @@
 /**
- * The typed IPC contract, declared once and used by main (validation), preload (exposed
- * functions) and renderer (types). Every request is validated with zod in main before use.
+ * The one typed contract between the renderer and everything behind it, declared once. It drives
+ * main's handlers (Electron IPC), the preload's window.sgai, the loopback browser server's routes
+ * and the renderer's client; a test checks every channel is served everywhere.
+ *
+ * - `invoke`: function name → { channel, req, res, paths, where }. Requests are validated with zod
+ *   where they are received (main, browser server, engine process); answers are Result envelopes.
+ * - `events`: pushed to the renderer (engine → host → renderer), validated by the host.
+ * - `pixels`: image bytes, served over a custom protocol (Electron) or a GET route (browser),
+ *   never as base64 JSON.
+ *
+ * `paths(req)` lists the filesystem paths a request names and how they are checked before the
+ * request reaches the engine: 'root' paths must lie inside a root the user allowed (browser: the
+ * folders given to `sgai app --browser`, default the home folder; Electron: anywhere the user
+ * picked), 'added' paths inside a library folder the user added or its output root.
+ * `where`: 'engine' requests are forwarded to the engine process; 'host' ones are answered by
+ * main or the browser server themselves (dialogs, opening a folder in the file manager).
  */
 import { z } from 'zod';
+import {
+  AppInfo, AppSettings, BatchInfo, Estimate, EngineStatus, Id, JobRow, LibraryFolder, NamePreviewRow, OutputSettings, Path,
+  PhotoFilter, PhotoRow, RelPath, ScanCounts,
+} from './schemas';
 
-export const channels = {
-  fileInfo: 'sgai:file-info',
-  openDialog: 'sgai:open-dialog',
+export type PathCheck = { path: string; must: 'root' | 'added' };
+
+interface InvokeDef<Req extends z.ZodType, Res extends z.ZodType> {
+  channel: string;
+  req: Req;
+  res: Res;
+  paths?: (req: z.infer<Req>) => PathCheck[];
+  where: 'engine' | 'host';
+}
+const def = <Req extends z.ZodType, Res extends z.ZodType>(d: InvokeDef<Req, Res>) => d;
+
+const None = z.object({}).strict();
+const FolderRef = z.object({ folderId: Id }).strict();
+const BatchRef = z.object({ batchId: Id }).strict();
+const destinationPaths = (o: { destination: { kind: string; path?: string } } | undefined): PathCheck[] =>
+  o?.destination.kind === 'folder' && o.destination.path ? [{ path: o.destination.path, must: 'root' }] : [];
+
+export const invoke = {
+  // ---- the app and its settings
+  appInfo: def({ channel: 'app:info', req: None, res: AppInfo, where: 'engine' }),
+  engineStatus: def({ channel: 'engine:status', req: None, res: EngineStatus, where: 'host' }),
+  settingsGet: def({ channel: 'settings:get', req: None, res: AppSettings, where: 'engine' }),
+  settingsSet: def({
+    channel: 'settings:set', req: AppSettings.partial().strict(), res: AppSettings, where: 'engine',
+    paths: (r) => (r.defaultOutput ? [{ path: r.defaultOutput, must: 'root' }] : []),
+  }),
+
+  // ---- host-only helpers (Electron: native dialogs and shell; browser: NOT_AVAILABLE or a no-op answer)
+  pickFolder: def({
+    channel: 'dialog:pick-folder', req: z.object({ purpose: z.enum(['library', 'output']) }).strict(), res: z.object({ path: Path.nullable() }), where: 'host',
+  }),
+  revealPath: def({
+    channel: 'shell:reveal', req: z.object({ path: Path }).strict(), res: z.object({ shown: z.boolean() }), where: 'host',
+    paths: (r) => [{ path: r.path, must: 'added' }],
+  }),
+
+  // ---- library folders
+  libraryList: def({ channel: 'library:list', req: None, res: z.array(LibraryFolder), where: 'engine' }),
+  /** Adds a folder (and starts its scan); adding one already there returns it. */
+  libraryAdd: def({
+    channel: 'library:add', req: z.object({ path: Path, output: OutputSettings.optional() }).strict(), res: LibraryFolder, where: 'engine',
+    paths: (r) => [{ path: r.path, must: 'root' }, ...destinationPaths(r.output)],
+  }),
+  libraryRemove: def({ channel: 'library:remove', req: FolderRef, res: z.object({ removed: z.boolean() }), where: 'engine' }),
+  libraryUpdate: def({
+    channel: 'library:update', req: z.object({ folderId: Id, output: OutputSettings }).strict(), res: LibraryFolder, where: 'engine',
+    paths: (r) => destinationPaths(r.output),
+  }),
+  /** Rescans (progress as library:scan events); resolves when the scan has started. */
+  libraryScan: def({ channel: 'library:scan', req: FolderRef, res: z.object({ started: z.boolean() }), where: 'engine' }),
+  /** A page of the folder's photos, for a virtualised list. */
+  libraryPhotos: def({
+    channel: 'library:photos',
+    req: z.object({ folderId: Id, offset: z.number().int().min(0), limit: z.number().int().min(1).max(500), filter: PhotoFilter, query: z.string().max(256).optional() }).strict(),
+    res: z.object({ total: z.number(), rows: z.array(PhotoRow) }),
+    where: 'engine',
+  }),
+  /** Target names for the first photos under some (possibly unsaved) output settings. */
+  libraryPreviewNames: def({
+    channel: 'library:preview-names',
+    req: z.object({ folderId: Id, output: OutputSettings, limit: z.number().int().min(1).max(100) }).strict(),
+    res: z.object({ rows: z.array(NamePreviewRow), total: z.number(), skips: z.number() }),
+    where: 'engine',
+    paths: (r) => destinationPaths(r.output),
+  }),
+  /** A fast sampled estimate of output size and time (a few photos encoded small, no refinement). */
+  estimate: def({
+    channel: 'estimate:run', req: z.object({ folderId: Id, output: OutputSettings }).strict(), res: Estimate, where: 'engine',
+    paths: (r) => destinationPaths(r.output),
+  }),
+
+  // ---- jobs (one batch runs at a time; others wait in order)
+  jobsStart: def({ channel: 'jobs:start', req: FolderRef, res: BatchInfo, where: 'engine' }),
+  jobsList: def({ channel: 'jobs:list', req: None, res: z.array(BatchInfo), where: 'engine' }),
+  /** The per-photo rows of a batch (for a view opened mid-run; events keep them current). */
+  jobsRows: def({
+    channel: 'jobs:rows', req: z.object({ batchId: Id, offset: z.number().int().min(0), limit: z.number().int().min(1).max(1000) }).strict(),
+    res: z.object({ total: z.number(), rows: z.array(JobRow) }), where: 'engine',
+  }),
+  /** Pause: no new photo starts; running ones finish. */
+  jobsPause: def({ channel: 'jobs:pause', req: None, res: z.object({ paused: z.boolean() }), where: 'engine' }),
+  jobsResume: def({ channel: 'jobs:resume', req: None, res: z.object({ paused: z.boolean() }), where: 'engine' }),
+  /** Cancels a batch, or one photo of it (`id`): nothing partial is left. */
+  jobsCancel: def({ channel: 'jobs:cancel', req: z.object({ batchId: Id, id: RelPath.optional() }).strict(), res: z.object({ cancelled: z.boolean() }), where: 'engine' }),
+  /** Runs the batch's failed and cancelled photos again (a new batch; done photos are kept). */
+  jobsRetry: def({ channel: 'jobs:retry', req: BatchRef, res: BatchInfo, where: 'engine' }),
+  /** Writes the batch's per-photo report into its output folder's .sgai-batch/. */
+  jobsReport: def({ channel: 'jobs:report', req: z.object({ batchId: Id, format: z.enum(['csv', 'json']) }).strict(), res: z.object({ path: Path }), where: 'engine' }),
 } as const;
 
-export const FileInfoRequest = z.object({ path: z.string().min(1).max(4096) });
-export type FileInfoRequest = z.infer<typeof FileInfoRequest>;
+export type Invoke = typeof invoke;
+export type InvokeName = keyof Invoke;
+export type Req<K extends InvokeName> = z.input<Invoke[K]['req']>;
+export type Res<K extends InvokeName> = z.infer<Invoke[K]['res']>;
 
-export const FileInfo = z.object({
-  path: z.string(),
-  bytes: z.number(),
-  width: z.number(),
-  height: z.number(),
-  bpp: z.number(),
-  modelId: z.string(),
-  refined: z.boolean(),
-  /** data: URL of the embedded preview, shown at once while the full decode runs. */
-  previewDataUrl: z.string().nullable(),
-});
-export type FileInfo = z.infer<typeof FileInfo>;
+// ---------------------------------------------------------------- events
 
-/** What the preload exposes on window.sgai: named functions only. */
-export interface SgaiApi {
-  fileInfo(req: FileInfoRequest): Promise<FileInfo>;
-  openDialog(): Promise<string | null>;
-}
+const withBatch = <T extends z.ZodObject>(s: T) => s.extend({ batchId: Id });
+
+export const events = {
+  /** Live scan counts, then done. */
+  'library:scan': z.object({ folderId: Id, counts: ScanCounts, bytes: z.number(), done: z.boolean(), error: z.string().optional() }),
+  /** A folder's record changed (settings, scan result, photo states). */
+  'library:changed': LibraryFolder,
+  'batch:state': BatchInfo,
+  'job:state': withBatch(JobRow),
+  'job:progress': z.object({ batchId: Id, id: z.string(), stage: z.string(), done: z.number(), total: z.number() }),
+  'queue:state': z.object({ paused: z.boolean() }),
+  /** The engine process: started, lost (with why), restarted (and what was resumed). */
+  'engine:status': EngineStatus,
+} as const;
+
+export type Events = typeof events;
+export type EventName = keyof Events;
+export type EventPayload<K extends EventName> = z.infer<Events[K]>;
+
+// ---------------------------------------------------------------- pixels
+
+export const pixels = {
+  /** A small JPEG thumbnail of a library photo (longest side ≤ 160 px, EXIF orientation applied). */
+  thumb: { req: z.object({ folderId: Id, rel: RelPath }).strict(), mime: 'image/jpeg' },
+} as const;
+export type PixelRoute = keyof typeof pixels;
+export type PixelReq<K extends PixelRoute> = z.infer<(typeof pixels)[K]['req']>;
+
+/** Custom scheme for pixels in Electron: sgai-pixels://<route>?q=<JSON request>. */
+export const PIXEL_SCHEME = 'sgai-pixels';
+
+// ---------------------------------------------------------------- what the preload exposes
+
+export type InvokeFn<K extends InvokeName> = (req: Req<K>) => Promise<import('./result').Result<Res<K>>>;
+export type SgaiBridge = { [K in InvokeName]: InvokeFn<K> } & {
+  on<E extends EventName>(event: E, cb: (payload: EventPayload<E>) => void): () => void;
+  /** A photo's path from a drag-and-drop File (Electron's webUtils); null elsewhere. */
+  pathForFile(file: File): string | null;
+};
+
+export const invokeNames = Object.keys(invoke) as InvokeName[];
+export const eventNames = Object.keys(events) as EventName[];
+export const pixelRoutes = Object.keys(pixels) as PixelRoute[];
