@@ -3,7 +3,7 @@
  * An option a command does not use is refused rather than ignored, so a photographer never
  * believes a setting was applied when it was not.
  */
-import { METHODS, type QualityTarget, type RefineMethod, type RefineOptions, SgaiError } from '../core';
+import { METADATA_POLICIES, type MetadataPolicy, METHODS, type QualityTarget, type RefineMethod, type RefineOptions, SgaiError } from '../core';
 
 export type Values = Record<string, string | boolean | string[] | undefined>;
 
@@ -32,6 +32,7 @@ export const OPTION_SPEC = {
   exact: { type: 'boolean' },
   salvage: { type: 'boolean' },
   'max-megapixels': { type: 'string' },
+  metadata: { type: 'string' },
   json: { type: 'boolean' },
   id: { type: 'string' },
   'out-dir': { type: 'string' },
@@ -58,14 +59,14 @@ export const OPTION_SPEC = {
 const GLOBAL = ['backend', 'quiet', 'help', 'version'];
 const ALLOWED: Record<string, string[]> = {
   encode: ['output', 'model', 'tile', 'no-preview', 'force', 'refine', 'iters', 'lambda', 'lr', 'seed', 'time-budget',
-    'target-bpp', 'target-size', 'target-psnr', 'target-msssim', 'flatten', 'first-frame', 'max-megapixels', 'exact'],
+    'target-bpp', 'target-size', 'target-psnr', 'target-msssim', 'flatten', 'first-frame', 'max-megapixels', 'metadata', 'exact'],
   decode: ['output', 'force', 'quality', 'bit-depth', 'region', 'fast', 'exact', 'salvage', 'max-megapixels'],
   info: ['json'],
   models: [],
   'import-model': ['id', 'lambda', 'quality', 'out-dir', 'force'],
   batch: ['out', 'preset', 'model', 'tile', 'refine', 'iters', 'lambda', 'lr', 'seed', 'time-budget', 'include', 'exclude', 'template',
     'conflict', 'min-savings', 'copy-original', 'shard', 'dry-run', 'json', 'follow-symlinks', 'flatten', 'first-frame', 'max-megapixels',
-    'workers', 'verify', 'report', 'target-bpp', 'target-size', 'target-psnr', 'target-msssim'],
+    'metadata', 'workers', 'verify', 'report', 'target-bpp', 'target-size', 'target-psnr', 'target-msssim'],
 };
 
 export function usage(msg: string): never {
@@ -138,6 +139,20 @@ export function maxPixelsOption(values: Values): number | undefined {
   // Up to a whole 65535x65535 image (4,295 MP), the format's own limit.
   const mp = numberOption(values, 'max-megapixels', { min: 0, max: 4295, exclusiveMin: true, unit: 'megapixels' });
   return mp === undefined ? undefined : Math.floor(mp * 1e6);
+}
+
+/**
+ * --metadata all|no-location|copyright as ReadOptions.metadata. 'all', the default, is left out
+ * (undefined) so that a batch started before the option existed, or without it, resumes with
+ * the same settings hash as one given --metadata all.
+ */
+export function metadataOption(values: Values): Exclude<MetadataPolicy, 'all'> | undefined {
+  const raw = values.metadata;
+  if (raw === undefined) return undefined;
+  if (typeof raw !== 'string' || !(METADATA_POLICIES as readonly string[]).includes(raw)) {
+    usage(`--metadata must be ${METADATA_POLICIES.join(', ')} (got ${String(raw)})`);
+  }
+  return raw === 'all' ? undefined : (raw as Exclude<MetadataPolicy, 'all'>);
 }
 
 export function parseRegion(s: Values[string]) {

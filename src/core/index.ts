@@ -28,7 +28,7 @@ export {
 export { inspectSgai, type SgaiInspection, type InspectedChunk } from './format/inspect';
 
 // Images in and out; the one output writer.
-export { readImage, DEFAULT_MAX_PIXELS, estimateEncodeMemoryBytes, type ReadOptions } from './image/read';
+export { readImage, DEFAULT_MAX_PIXELS, estimateEncodeMemoryBytes, METADATA_POLICIES, type MetadataPolicy, type ReadOptions } from './image/read';
 export { encodeImage, writeImageFile, makePreview, type ExportOptions } from './image/export';
 export { floatToRaster, rasterToFloatRegion, type RasterImage, type ImageMetadata } from './image/raster';
 export {

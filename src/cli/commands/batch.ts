@@ -9,7 +9,7 @@ import {
   type BatchEvent, type BatchPlan, type BatchSummary, chooseWorkers, CONFLICT_POLICIES, type ConflictPolicy, type EncodeSettings, type MinSavings,
   compactFamily, planBatch, parseShard, PRESET_IDS, ReportBuilder, reportKindOf, resolvePreset, runBatch, writeReport,
 } from '../../engine';
-import { maxPixelsOption, numberOption, refineOptions, targetOption, usage, type Values, workersOption } from '../options';
+import { maxPixelsOption, metadataOption, numberOption, refineOptions, targetOption, usage, type Values, workersOption } from '../options';
 import type { CommandContext } from './context';
 import { formatDuration } from './encode';
 
@@ -43,6 +43,7 @@ export async function batchCommand(args: string[], values: BatchValues, ctx: Com
   const reportPath = str(values.report);
   if (reportPath !== undefined) reportKindOf(reportPath); // a bad name fails now, not after the batch
   const maxPixels = maxPixelsOption(v);
+  const metadata = metadataOption(v);
 
   const modelId = str(values.model);
   const preset = presetId ? resolvePreset(presetId) : undefined;
@@ -74,7 +75,7 @@ export async function batchCommand(args: string[], values: BatchValues, ctx: Com
   if (target) ctx.err(`target: ${describeTarget(target)} per photo, over ${targetModels!.map((m) => m.card.id).join(', ')}`);
   const settings: EncodeSettings = {
     model, refine, effort: refine ? undefined : preset?.preset.refine, tileSize, preset: presetId, target, targetModels,
-    read: { maxPixels, alpha: values.flatten ? 'flatten' : 'refuse', frames: values['first-frame'] ? 'first' : 'refuse' },
+    read: { maxPixels, alpha: values.flatten ? 'flatten' : 'refuse', frames: values['first-frame'] ? 'first' : 'refuse', metadata },
   };
   const progress = progressLine(plan.jobs.length, ctx, values.quiet === true);
   const notes = workerNotes(workers, ctx);

@@ -5,7 +5,7 @@
  */
 import sharp from 'sharp';
 import { defaultModel, encodeFile, type EncodeResult, encodeToTarget, estimateRefineSeconds, listModels, loadModel, type OutputTarget, preflightOutput, readImage, type ReadOptions, resolveModel, SgaiError, TEST_MODELS_DIR, verifySgai, writeFileSafely } from '../../core';
-import { maxPixelsOption, numberOption, refineOptions, targetOption, type Values } from '../options';
+import { maxPixelsOption, metadataOption, numberOption, refineOptions, targetOption, type Values } from '../options';
 import { checkInput } from '../inputs';
 import { planOutputs } from '../outputs';
 import { forEachInput, type CommandContext } from './context';
@@ -26,6 +26,7 @@ export async function encodeCommand(inputs: string[], values: Values, ctx: Comma
     maxPixels: maxPixelsOption(values),
     alpha: values.flatten ? 'flatten' : 'refuse',
     frames: values['first-frame'] ? 'first' : 'refuse',
+    metadata: metadataOption(values),
   };
   const force = values.force === true;
   // All outputs are checked before hours of encoding, not after.

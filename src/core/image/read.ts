@@ -7,7 +7,10 @@ import { extname } from 'node:path';
 import sharp from 'sharp';
 import { SgaiError } from '../errors';
 import { convertPixels, parseIcc, sameRgbModel, SRGB, type ColourModel, type Samples } from './icc';
+import { applyMetadataPolicy, isMetadataPolicy, METADATA_POLICIES, type MetadataPolicy } from './metadata-policy';
 import type { ImageMetadata, RasterImage } from './raster';
+
+export { METADATA_POLICIES, type MetadataPolicy } from './metadata-policy';
 
 export interface ReadOptions {
   /** Refuse images with more pixels than this (IMAGE_TOO_LARGE); the CLI's --max-megapixels. Default DEFAULT_MAX_PIXELS. */
@@ -22,6 +25,12 @@ export interface ReadOptions {
   frames?: 'refuse' | 'first';
   /** The file's path when `input` is its bytes: named in messages, and its extension checked. */
   name?: string;
+  /**
+   * Which EXIF/XMP to keep (metadata-policy.ts): 'all' (default), 'no-location' (no GPS, no
+   * serial numbers, no MakerNote) or 'copyright' (Copyright and Artist only). The ICC profile is
+   * always kept.
+   */
+  metadata?: MetadataPolicy;
 }
 
 /** The default pixel limit (100 MP): above it the CLI asks for --max-megapixels. */
@@ -154,6 +163,10 @@ export async function readImage(
   }
   if (frameMode !== 'refuse' && frameMode !== 'first') {
     throw new SgaiError('INVALID_ARGUMENT', `frames must be 'refuse' or 'first', got ${String(frameMode)}.`);
+  }
+  const policy = opts.metadata ?? 'all';
+  if (!isMetadataPolicy(policy)) {
+    throw new SgaiError('INVALID_ARGUMENT', `metadata must be ${METADATA_POLICIES.map((p) => `'${p}'`).join(', ')}; got ${String(policy)}.`);
   }
   let label: string;
   let src: Buffer;
@@ -291,9 +304,8 @@ export async function readImage(
   const orientation = typeof m.orientation === 'number' && Number.isInteger(m.orientation) ? m.orientation : 1;
   const meta: ImageMetadata = { format, bitDepth, hadAlpha: transparent, orientation };
   if (icc) meta.icc = icc;
-  const exif = stripExifHeader(bytes(m.exif));
+  const { exif, xmp } = applyMetadataPolicy({ exif: stripExifHeader(bytes(m.exif)), xmp: bytes(m.xmp) }, policy);
   if (exif) meta.exif = exif;
-  const xmp = bytes(m.xmp);
   if (xmp) meta.xmp = xmp;
   if (iccInfo?.description) meta.iccDescription = iccInfo.description;
   return { image: { width, height, bitDepth, data }, meta };

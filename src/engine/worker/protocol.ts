@@ -5,7 +5,7 @@
  * so the .sgai bytes cross as a Uint8Array, not as JSON numbers.
  */
 import { z } from 'zod';
-import { METHODS, type RefineMethod } from '../../core';
+import { METADATA_POLICIES, METHODS, type RefineMethod } from '../../core';
 
 const ErrorInfo = z.object({
   code: z.string(),
@@ -41,6 +41,7 @@ export const EncodeOptionsRequest = z.object({
     maxPixels: z.number().optional(),
     alpha: z.enum(['refuse', 'flatten']).optional(),
     frames: z.enum(['refuse', 'first']).optional(),
+    metadata: z.enum(METADATA_POLICIES).optional(),
   }).optional(),
   tileSize: z.number().optional(),
   preview: z.boolean().optional(),
