@@ -24,9 +24,9 @@ export interface ImageMetadata {
   orientation: number;
   /** The original embedded ICC profile, byte for byte. */
   icc?: Uint8Array;
-  /** Raw EXIF: TIFF header onwards (no "Exif\0\0" prefix), unmodified (still has the old Orientation). */
+  /** Raw EXIF: TIFF header onwards (no "Exif\0\0" prefix), as the metadata policy lets it through (still has the old Orientation). */
   exif?: Uint8Array;
-  /** Raw XMP packet bytes, unmodified. */
+  /** Raw XMP packet bytes, as the metadata policy lets them through. */
   xmp?: Uint8Array;
   /** The ICC profile's description tag, e.g. "Display P3", when readable. */
   iccDescription?: string;
