@@ -1,13 +1,31 @@
 import { resolve } from 'node:path';
-import { defineConfig, externalizeDepsPlugin } from 'electron-vite';
+import { defineConfig } from 'electron-vite';
 import { svelte } from '@sveltejs/vite-plugin-svelte';
 
 export default defineConfig({
-  main: { plugins: [externalizeDepsPlugin()], build: { rollupOptions: { input: { index: resolve('src/main/index.ts') } } } },
-  // Sandboxed preloads must be CommonJS.
+  // Main, the engine process (utilityProcess) and the encoder processes (forked by the engine) are
+  // built together, so the app starts plain JS files, in dev as when packaged (no tsx). Dependencies
+  // stay external (electron-vite's default): sharp, onnxruntime-node and the tfjs packages are native
+  // or wasm and load from node_modules (asar-unpacked in the packaged app, build/electron-builder.yml).
+  main: {
+    build: {
+      externalizeDeps: true,
+      rollupOptions: {
+        input: {
+          index: resolve('src/main/index.ts'),
+          engine: resolve('src/engine/service/process.ts'),
+          worker: resolve('src/engine/worker/entry.ts'),
+        },
+      },
+    },
+  },
+  // Sandboxed preloads must be CommonJS and cannot require packages: zod (the contract's schemas)
+  // is bundled in, only 'electron' stays external.
   preload: {
-    plugins: [externalizeDepsPlugin()],
-    build: { rollupOptions: { input: { index: resolve('src/preload/index.ts') }, output: { format: 'cjs', entryFileNames: '[name].cjs' } } },
+    build: {
+      externalizeDeps: false,
+      rollupOptions: { input: { index: resolve('src/preload/index.ts') }, output: { format: 'cjs', entryFileNames: '[name].cjs' } },
+    },
   },
   renderer: { root: resolve('src/renderer'), plugins: [svelte()], build: { rollupOptions: { input: { index: resolve('src/renderer/index.html') } } } },
 });

@@ -8,6 +8,7 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { BACKEND_REQUESTS, type BackendRequest, describeBackend, initBackend, installWriteGuards, isSgaiError, removeLiveTempFiles, SgaiError, type SgaiErrorCode } from '../core';
+import { appCommand } from './commands/app';
 import { batchCommand } from './commands/batch';
 import { decodeCommand } from './commands/decode';
 import { encodeCommand } from './commands/encode';
@@ -46,6 +47,11 @@ Usage:
               --verify: decode every file before it is kept and check it against the original;
               a --target-* is reached per photo over the compact model family (the preset's effort still refines)
   sgai info <file.sgai> [--json]      every chunk with its checksum status, also for damaged files
+  sgai app --browser [folder...] [--port N] [--allow DIR]... [--data-dir DIR]
+              the app in your web browser, served on 127.0.0.1 only (open the address it prints);
+              the folders given are added to the library; --allow: folders the page may name
+              (default your home folder); --data-dir: settings and library (default ~/.config/sgai);
+              without --browser it says how to start the desktop (Electron) app
   sgai models
   sgai import-model <checkpoint.pth> [--id ID] [--lambda L | --quality 1..8] [--out-dir DIR] [--force]
               install a CompressAI mbt2018-mean checkpoint as an sgai model (in ~/.sgai/models
@@ -94,6 +100,13 @@ function cancelOnSignals(ctrl: AbortController): void {
 }
 
 async function main(argv: string[]): Promise<number> {
+  // The app parses its own options (none of the codec's apply to it).
+  if (argv[0] === 'app') {
+    ranCommand = 'app';
+    const ctrl = new AbortController();
+    cancelOnSignals(ctrl);
+    return appCommand(argv.slice(1), { out: line(process.stdout), err: line(process.stderr), signal: ctrl.signal });
+  }
   const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: OPTION_SPEC });
   if (values.version) {
     process.stdout.write(`${JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')).version}\n`);

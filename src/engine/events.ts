@@ -59,6 +59,8 @@ export const BatchSummary = z.object({
   skipped: z.number(),
   failed: z.number(),
   cancelled: z.boolean(),
+  /** Photos cancelled one by one (the app's per-photo cancel) while the batch went on. */
+  cancelledPhotos: z.number().optional(),
   /** Source and output bytes of the photos done (this run and earlier). */
   bytesIn: z.number(),
   bytesOut: z.number(),

@@ -6,8 +6,10 @@ export { planBatch, parseShard, shardOf, type BatchPlan, type BatchSpec, type Pl
 export { scanSources, sourceRootOf, emptyCounts, PHOTO_EXTENSIONS, SIDECAR_EXTENSIONS, type ScanCounts, type ScanOptions, type SourceFile } from './scan';
 export { nameOutputs, captureDate, checkTemplate, renderTemplate, CONFLICT_POLICIES, type ConflictPolicy, type NamedJob, type NamingOptions } from './naming';
 export { readManifest, replay, outputOwners, manifestPath, settingsHash, ManifestWriter, ManifestRecord, MANIFEST_DIR } from './manifest';
-export { PRESETS, PRESET_IDS, compactFamily, resolvePreset, refineForPhoto, type PresetDefinition, type PresetId, type RefineEffort, type ResolvedPreset } from './presets';
-export { runBatch, settingsKey, copyPathFor, type EncodeSettings, type MinSavings, type RunOptions } from './run';
+export {
+  PRESETS, PRESET_IDS, EFFORTS, EFFORT_IDS, compactFamily, resolvePreset, refineForPhoto, type EffortId, type PresetDefinition, type PresetId, type RefineEffort, type ResolvedPreset,
+} from './presets';
+export { runBatch, settingsKey, copyPathFor, PhotoCancel, type EncodeSettings, type MinSavings, type RunOptions } from './run';
 export {
   EncoderPool, type EncodedPhoto, type EncodeRequest, type Lane, type PoolOptions, type SubmitOptions, type WorkerSlot,
 } from './pool';
@@ -19,3 +21,5 @@ export * from './events';
 export { acquireBatchLock, type BatchLock } from './lock';
 export { ReportBuilder, reportCsv, reportJson, reportKindOf, writeReport, type BatchReport, type ReportRow } from './report';
 export { verifyWritten } from './verify';
+export { engineEntry, type EngineEntry } from './service/entry-path';
+export { createEngineService, type EngineService, type EngineServiceOptions } from './service/service';

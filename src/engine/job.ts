@@ -15,7 +15,7 @@ import { MANIFEST_DIR, type ManifestRecord, type ManifestWriter } from './manife
 import type { BatchPlan, PlannedJob } from './plan';
 import type { EncodedPhoto, EncodeRequest } from './pool';
 import { refineForPhoto } from './presets';
-import type { EncodeSettings, MinSavings } from './run';
+import type { EncodeSettings, MinSavings, PhotoCancel } from './run';
 import { verifyWritten } from './verify';
 import type { EncodeOptionsRequest } from './worker/protocol';
 
@@ -32,6 +32,8 @@ export interface BatchRun {
   manifest: ManifestWriter;
   minSavings?: MinSavings;
   signal?: AbortSignal;
+  /** Single photos cancelled while the batch goes on. */
+  photoCancel?: PhotoCancel;
   sum: BatchSummary;
   emit: (e: BatchEvent) => void;
   /** A job was cancelled, or the encoder failed: the jobs not yet started are not started. */
@@ -74,12 +76,16 @@ export async function runJob(b: BatchRun, encoder: PhotoEncoder, job: PlannedJob
     return;
   }
   if (job.action === 'skip') return skipByPlan(b, job);
+  if (b.photoCancel?.isCancelled(job.source.rel)) return photoCancelled(b, job);
   const myTurn = b.turn;
   let handedOver!: () => void;
   b.turn = new Promise<void>((r) => (handedOver = r));
   let stage: Stage = 'read';
   const started = performance.now();
   let src: Source | undefined;
+  // The batch's signal, or (with per-photo cancel) one that this photo's cancel aborts too.
+  const tracked = b.photoCancel?.track(job.source.rel, b.signal);
+  const signal = tracked?.signal ?? b.signal;
   try {
     src = await readSource(job);
     const base: Base = { source: job.source.rel, size: src.size, mtimeMs: src.mtimeMs, sha256: src.sha256, settings: b.key };
@@ -90,9 +96,9 @@ export async function runJob(b: BatchRun, encoder: PhotoEncoder, job: PlannedJob
     await b.manifest.append({ ...base, output: job.outputRel, state: 'started' });
     stage = 'encode';
     await myTurn;
-    const encoded = await encodePhoto(b, encoder, job, src, handedOver);
+    const encoded = await encodePhoto(b, encoder, job, src, handedOver, signal);
     stage = 'write';
-    if (savingsMet(encoded.bytes.length, src.size, b.minSavings)) await writeSgai(b, job, src, base, encoded, started);
+    if (savingsMet(encoded.bytes.length, src.size, b.minSavings)) await writeSgai(b, job, src, base, encoded, started, signal);
     else if (b.minSavings!.action === 'copy') await copyOriginal(b, job, src, base, encoded, started);
     else await recordTooBig(b, job, src, base, encoded, started);
   } catch (e) {
@@ -102,8 +108,15 @@ export async function runJob(b: BatchRun, encoder: PhotoEncoder, job: PlannedJob
     b.fatal ??= fatal;
     b.stopped = true;
   } finally {
+    tracked?.release();
     handedOver(); // also when this job never reached the encoder
   }
+}
+
+/** One photo cancelled on its own: recorded as such, and the batch goes on. */
+function photoCancelled(b: BatchRun, job: PlannedJob): void {
+  b.sum.cancelledPhotos = (b.sum.cancelledPhotos ?? 0) + 1;
+  state(b, job, { state: 'cancelled' });
 }
 
 /** A photo done (this run or an earlier one) in the batch's totals. */
@@ -213,7 +226,9 @@ async function refineFor(settings: EncodeSettings, bytes: Buffer): Promise<Refin
   return refineForPhoto(settings.effort, ((m?.width ?? 0) * (m?.height ?? 0)) / 1e6);
 }
 
-async function encodePhoto(b: BatchRun, encoder: PhotoEncoder, job: PlannedJob, src: Source, handedOver: () => void): Promise<EncodedPhoto> {
+async function encodePhoto(
+  b: BatchRun, encoder: PhotoEncoder, job: PlannedJob, src: Source, handedOver: () => void, signal: AbortSignal | undefined,
+): Promise<EncodedPhoto> {
   const { read, tileSize, preview, target } = b.settings;
   const req: EncodeRequest = {
     source: job.source.abs,
@@ -223,7 +238,7 @@ async function encodePhoto(b: BatchRun, encoder: PhotoEncoder, job: PlannedJob, 
   };
   const id = job.source.rel;
   const pending = encoder.encode(req, {
-    signal: b.signal,
+    signal,
     onStart: (worker) => state(b, job, { state: 'running', bytesIn: src.size, worker }),
     onProgress: (stage, done, total) => b.emit({ type: 'job:progress', id, stage, done, total }),
   });
@@ -240,7 +255,9 @@ const resultOf = (e: EncodedPhoto) => ({ bytes: e.bytes.length, bpp: e.stats.bpp
 const megapixelsOf = (e: EncodedPhoto) => (e.stats.width * e.stats.height) / 1e6;
 const secondsSince = (t: number) => (performance.now() - t) / 1000;
 
-async function writeSgai(b: BatchRun, job: PlannedJob, src: Source, base: Base, e: EncodedPhoto, started: number): Promise<void> {
+async function writeSgai(
+  b: BatchRun, job: PlannedJob, src: Source, base: Base, e: EncodedPhoto, started: number, signal: AbortSignal | undefined,
+): Promise<void> {
   await mkdir(dirname(job.output), { recursive: true });
   const target = await preflightOutput(job.output, { force: job.replace, inputs: [job.source.abs] });
   let psnr: number | undefined;
@@ -254,7 +271,7 @@ async function writeSgai(b: BatchRun, job: PlannedJob, src: Source, base: Base, 
   };
   // A cancel does not throw away a photo that is already encoded: its write takes milliseconds.
   // Only --verify's decode is long enough to be worth interrupting.
-  await writeFileSafely(target, e.bytes, { signal: b.verify ? b.signal : undefined, verify });
+  await writeFileSafely(target, e.bytes, { signal: b.verify ? signal : undefined, verify });
   // Recorded done only now, after the rename and the folder fsync.
   const seconds = secondsSince(started);
   const reason = e.stats.targetMet === false ? targetMissed(b, e) : undefined;
@@ -302,7 +319,10 @@ function toJobError(e: unknown, stage: Stage): JobError {
 }
 
 async function recordFailure(b: BatchRun, job: PlannedJob, e: unknown, stage: Stage, src: Source | undefined, started: number): Promise<void> {
-  if ((isSgaiError(e) && e.code === 'CANCELLED') || b.signal?.aborted) {
+  const cancelled = (isSgaiError(e) && e.code === 'CANCELLED') || b.signal?.aborted;
+  // This photo alone was cancelled: the safe writer left nothing, the batch goes on.
+  if (cancelled && !b.signal?.aborted && b.photoCancel?.isCancelled(job.source.rel)) return photoCancelled(b, job);
+  if (cancelled) {
     // The safe writer removed its temp file; the 'started' line makes the re-run redo this photo.
     b.sum.cancelled = true;
     b.stopped = true;

@@ -44,9 +44,53 @@ export interface MinSavings {
   action?: 'skip' | 'copy';
 }
 
+/**
+ * Cancels single photos of a batch while the rest goes on (the app's per-photo cancel): a photo
+ * not started yet never starts; one being encoded stops at its next checkpoint and leaves nothing
+ * (its 'started' manifest line makes a re-run do it). Only photos in flight hold a controller, so
+ * a 100k-photo batch costs nothing until someone cancels.
+ */
+export class PhotoCancel {
+  private readonly cancelled = new Set<string>();
+  private readonly live = new Map<string, AbortController>();
+
+  /** Cancels the photo with this id (its relative source path); true when it had not finished yet as far as this run knows. */
+  cancel(id: string): boolean {
+    const fresh = !this.cancelled.has(id);
+    this.cancelled.add(id);
+    this.live.get(id)?.abort();
+    return fresh;
+  }
+
+  isCancelled(id: string): boolean {
+    return this.cancelled.has(id);
+  }
+
+  /**
+   * A signal for one photo in flight: aborted by cancel(id) or by the batch's own signal.
+   * release() when the photo is finished.
+   */
+  track(id: string, batch?: AbortSignal): { signal: AbortSignal; release: () => void } {
+    const ctrl = new AbortController();
+    this.live.set(id, ctrl);
+    const onBatch = () => ctrl.abort();
+    batch?.addEventListener('abort', onBatch, { once: true });
+    if (batch?.aborted || this.cancelled.has(id)) ctrl.abort();
+    return {
+      signal: ctrl.signal,
+      release: () => {
+        batch?.removeEventListener('abort', onBatch);
+        if (this.live.get(id) === ctrl) this.live.delete(id);
+      },
+    };
+  }
+}
+
 export interface RunOptions {
   settings: EncodeSettings;
   signal?: AbortSignal;
+  /** Cancel single photos while the batch goes on (see PhotoCancel). */
+  photoCancel?: PhotoCancel;
   onEvent?: BatchEventListener;
   minSavings?: MinSavings;
   /**
@@ -101,6 +145,7 @@ async function openBatch(plan: BatchPlan, opts: RunOptions): Promise<BatchRun> {
     manifest: new ManifestWriter(plan.outRoot),
     minSavings: opts.minSavings,
     signal: opts.signal,
+    photoCancel: opts.photoCancel,
     verify: opts.verify,
     emit: (e: BatchEvent) => opts.onEvent?.(e),
     stopped: false,

@@ -24,14 +24,15 @@ import {
 
 export type PathCheck = { path: string; must: 'root' | 'added' };
 
-interface InvokeDef<Req extends z.ZodType, Res extends z.ZodType> {
+interface InvokeDef<Req extends z.ZodType, Res extends z.ZodType, W extends 'engine' | 'host' = 'engine' | 'host'> {
   channel: string;
   req: Req;
   res: Res;
   paths?: (req: z.infer<Req>) => PathCheck[];
-  where: 'engine' | 'host';
+  /** Kept as its literal type, so handler maps over one side's channels can be checked at compile time. */
+  where: W;
 }
-const def = <Req extends z.ZodType, Res extends z.ZodType>(d: InvokeDef<Req, Res>) => d;
+const def = <Req extends z.ZodType, Res extends z.ZodType, W extends 'engine' | 'host'>(d: InvokeDef<Req, Res, W>) => d;
 
 const None = z.object({}).strict();
 const FolderRef = z.object({ folderId: Id }).strict();
@@ -119,15 +120,14 @@ export type Res<K extends InvokeName> = z.infer<Invoke[K]['res']>;
 
 // ---------------------------------------------------------------- events
 
-const withBatch = <T extends z.ZodObject>(s: T) => s.extend({ batchId: Id });
-
 export const events = {
   /** Live scan counts, then done. */
   'library:scan': z.object({ folderId: Id, counts: ScanCounts, bytes: z.number(), done: z.boolean(), error: z.string().optional() }),
   /** A folder's record changed (settings, scan result, photo states). */
   'library:changed': LibraryFolder,
   'batch:state': BatchInfo,
-  'job:state': withBatch(JobRow),
+  // Spelled out rather than through a generic helper: a generic `extend` erases the row's fields from the inferred type.
+  'job:state': JobRow.extend({ batchId: Id }),
   'job:progress': z.object({ batchId: Id, id: z.string(), stage: z.string(), done: z.number(), total: z.number() }),
   'queue:state': z.object({ paused: z.boolean() }),
   /** The engine process: started, lost (with why), restarted (and what was resumed). */

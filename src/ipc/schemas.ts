@@ -241,6 +241,8 @@ export const AppInfo = z.object({
   models: z.array(z.object({ id: z.string(), lambda: z.number(), isDefault: z.boolean(), trained: z.boolean() })),
   /** Measured on this machine when the engine started: megapixels per second of one encoder without refinement. */
   encodeMpPerS: z.number().nullable(),
+  /** Each refinement effort's time budget per megapixel (0 for off), so the app can say what an effort costs here. */
+  efforts: z.array(z.object({ id: Effort, secondsPerMegapixel: z.number().min(0) })).optional(),
 });
 export type AppInfo = z.infer<typeof AppInfo>;
 

@@ -1,9 +1,5 @@
-/** Exposes the typed API as named functions, nothing else. */
-import { contextBridge, ipcRenderer } from 'electron';
-import { channels, type SgaiApi } from '../ipc/contract';
+/** The sandboxed preload: exposes the typed contract as `window.sgai`, nothing else. */
+import { contextBridge, ipcRenderer, webUtils } from 'electron';
+import { buildBridge } from './bridge';
 
-const api: SgaiApi = {
-  fileInfo: (req) => ipcRenderer.invoke(channels.fileInfo, req),
-  openDialog: () => ipcRenderer.invoke(channels.openDialog),
-};
-contextBridge.exposeInMainWorld('sgai', api);
+contextBridge.exposeInMainWorld('sgai', buildBridge(ipcRenderer, webUtils));
