@@ -26,10 +26,12 @@ Usage:
               [--refine sga|linear|cosine|ssl|linear3|cosine3|ssl3] [--iters 500] [--lambda L]
               [--lr 0.005] [--seed 0] [--time-budget SECONDS]
               [--target-bpp B | --target-size BYTES | --target-psnr DB | --target-msssim S]
-              [--flatten] [--first-frame] [--max-megapixels 100] [--exact]
+              [--flatten] [--first-frame] [--max-megapixels 100] [--metadata all|no-location|copyright] [--exact]
               (--exact: analysis on the wasm reference: the same latents on every machine;
                targets search the installed models, and the refinement lambda with --refine;
-               transparent or animated images are refused unless --flatten / --first-frame)
+               transparent or animated images are refused unless --flatten / --first-frame;
+               --metadata: which EXIF/XMP goes into the .sgai: all (default); no-location: no GPS, serial
+               numbers or maker notes; copyright: Copyright and Artist only; the colour profile is always kept)
   sgai decode <file.sgai>... [-o out.png|out.jpg | -o FOLDER] [--quality 92] [--bit-depth 8|16]
               [--region x,y,w,h] [--force] [--exact | --fast] [--salvage] [--max-megapixels 100]
               (--exact, the default: the synthesis runs on the wasm reference, same pixels on
@@ -37,7 +39,7 @@ Usage:
                at most one level off at a few pixels per 100,000;
                --salvage: decode what is intact of a damaged file and say what was skipped;
                16-bit sources give 16-bit PNGs unless --bit-depth 8)
-  sgai batch <folder|photos>... --out FOLDER [--preset archive|balanced|small | --model ID]
+  sgai batch <folder|photos>... --out FOLDER [--preset archive|high|balanced|small | --model ID]
               [--include GLOB]... [--exclude GLOB]... [--template '{folder}/{name}']
               [--conflict unique|skip|overwrite] [--min-savings PCT [--copy-original]]
               [--shard k/n] [--workers N] [--follow-symlinks] [--verify] [--report FILE.csv|.json]
@@ -45,7 +47,8 @@ Usage:
               whole folders, resumable: re-running skips what is done (docs/batch.md);
               --workers: encoder processes (default one per core, as memory allows; 0: none);
               --verify: decode every file before it is kept and check it against the original;
-              a --target-* is reached per photo over the compact model family (the preset's effort still refines)
+              a --target-* is reached per photo over the compact model family (the preset's effort still refines);
+              --metadata all|no-location|copyright: as for encode; changing it re-encodes (part of the resume settings)
   sgai info <file.sgai> [--json]      every chunk with its checksum status, also for damaged files
   sgai app --browser [folder...] [--port N] [--allow DIR]... [--data-dir DIR]
               the app in your web browser, served on 127.0.0.1 only (open the address it prints);

@@ -122,7 +122,8 @@ export function settingsKey(s: EncodeSettings): string {
     target: s.target ? { ...s.target, models: (s.targetModels ?? []).map((m) => [m.card.id, m.weights.sha256]) } : null,
     preset: s.preset ?? null,
     tileSize: s.tileSize ?? null,
-    read: s.read ?? null,
+    // 'all' is the default: spelled out or left out, it is the same setting (the app spells it out, the CLI does not).
+    read: s.read ? { ...s.read, metadata: s.read.metadata === 'all' ? undefined : s.read.metadata } : null,
     preview: s.preview ?? true,
   });
 }

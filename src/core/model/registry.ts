@@ -8,7 +8,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { delimiter, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SgaiError } from '../errors';
 import { loadHyperprior, type HyperpriorWeights } from './weights';
@@ -55,7 +55,7 @@ export const TEST_MODELS_DIR = join(packageRoot(), 'test', 'fixtures', 'models')
 export const USER_MODELS_DIR = join(homedir(), '.sgai', 'models');
 
 export function modelDirs(extra: string[] = []): string[] {
-  const env = (process.env.SGAI_MODELS_DIR ?? '').split(':').filter(Boolean);
+  const env = (process.env.SGAI_MODELS_DIR ?? '').split(delimiter).filter(Boolean);
   return [...env, ...extra, SHIPPED_MODELS_DIR, USER_MODELS_DIR].map((d) => resolve(d));
 }
 

@@ -25,7 +25,7 @@ export class Thumbnails {
     try {
       // The bytes, not the path: libvips caches loads by file name, and photos get re-exported in place.
       const src = await readFile(photo.abs);
-      bytes = new Uint8Array(await sharp(src).rotate().resize(SIDE, SIDE, { fit: 'inside' }).jpeg({ quality: 70 }).toBuffer());
+      bytes = new Uint8Array(await sharp(src).rotate().resize(SIDE, SIDE, { fit: 'inside', withoutEnlargement: true }).jpeg({ quality: 70 }).toBuffer());
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
       if (code === 'ENOENT' || code === 'EACCES' || code === 'EPERM') throw new SgaiError('INPUT_UNREADABLE', `cannot read ${photo.abs} (${code})`);
