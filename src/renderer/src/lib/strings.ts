@@ -290,13 +290,14 @@ export const strings = {
     jobState: {
       queued: 'Waiting', running: 'Working', done: 'Done', failed: 'Failed', skipped: 'Skipped', cancelled: 'Cancelled',
     } as Record<JobState, string>,
-    resumed: 'done in an earlier run',
+    resumed: 'kept from an earlier run',
     stage: {
       read: 'Reading', analysis: 'Analysing', refine: 'Refining', entropy: 'Coding', write: 'Writing', verify: 'Verifying',
     } as Record<string, string>,
     stageProgress: (stage: string, done: number, total: number) =>
       `${strings.queueView.stage[stage] ?? stage} ${total > 0 ? `${Math.round((done / total) * 100)} %` : ''}`.trim(),
     cancelRow: 'Cancel',
+    cancellingRow: 'Cancelled: it will not be compressed',
     cancelRowAria: (name: string) => `Cancel ${name}`,
     loadFailed: (why: string) => `Could not load the batch’s photos: ${why}`,
   },

@@ -5,6 +5,7 @@
  * before an event cannot hide it, and one fetched after it wins.
  */
 import type { EventPayload } from '../../../ipc/contract';
+import { SvelteSet } from 'svelte/reactivity';
 import type { BatchInfo, JobRow } from '../../../ipc/schemas';
 import { api } from '../lib/api';
 import { perFrame } from '../lib/debounce';
@@ -30,6 +31,11 @@ class JobsStore {
   paused = $state(false);
   /** Bumped (at most once a frame) when rows or progress changed; the queue view re-reads. */
   rowsTick = $state(0);
+  /**
+   * Photos whose Cancel was clicked while they wait: the engine drops them only when the queue
+   * reaches them (later still while paused), so the row says so until then.
+   */
+  private cancelAsked = new SvelteSet<string>();
 
   private seq = 0;
   private overlays = new Map<string, Map<string, Overlay>>();
@@ -126,9 +132,14 @@ class JobsStore {
     }
   }
 
+  cancelRequested(batchId: string, id: string): boolean {
+    return this.cancelAsked.has(`${batchId}\n${id}`);
+  }
+
   async cancel(batchId: string, id?: string): Promise<void> {
     try {
-      await api.jobsCancel(id === undefined ? { batchId } : { batchId, id });
+      const r = await api.jobsCancel(id === undefined ? { batchId } : { batchId, id });
+      if (id !== undefined && r.cancelled) this.cancelAsked.add(`${batchId}\n${id}`);
     } catch (e) {
       toasts.error(e);
     }

@@ -43,6 +43,8 @@ class LibraryStore {
   scanView(f: LibraryFolder): ScanView {
     const live = this.live[f.id];
     if (live && !live.done) return { scanning: true, counts: live.counts, bytes: live.bytes, never: false };
+    // The scan's last event is newer than a record still saying "scanning".
+    if (live?.done && f.scan.state === 'scanning') return { scanning: false, counts: live.counts, bytes: live.bytes, error: live.error, never: false };
     return {
       scanning: f.scan.state === 'scanning',
       counts: f.scan.counts,
@@ -62,7 +64,8 @@ class LibraryStore {
     this.adding = true;
     try {
       const f = await api.libraryAdd({ path });
-      this.upsert(f);
+      // A small folder's scan can finish (library:changed) before this answer arrives; the event's record is the newer one.
+      if (!this.folders.some((x) => x.id === f.id)) this.upsert(f);
       this.selectedId = f.id;
       ui.view = 'library';
       return f;
