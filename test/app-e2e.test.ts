@@ -245,7 +245,15 @@ describe('sgai app --browser in Chromium', () => {
     await page.getByTestId('nav-library').click();
     await addFolder(lib);
     await expect.poll(() => page.getByTestId('scan-summary').getAttribute('data-scanning'), { timeout: 30_000 }).toBe('false');
-    await chooseOutput(join(home, 'Scans compressed'), 'balanced');
+    const out = join(home, 'Scans compressed');
+    await chooseOutput(out, 'balanced');
+    // A quality target instead of the preset: at most 1.5 bits per pixel, searched per photo.
+    await page.getByTestId('preset-target').click();
+    await page.getByTestId('target-kind').selectOption('bpp');
+    await page.getByTestId('target-value').fill('1.5');
+    await expect.poll(() => page.getByTestId('save-state').getAttribute('data-state'), { timeout: 20_000 }).toBe('saved');
+    const saved = (await call<LibraryFolder[]>('libraryList', {})).find((f) => f.path === lib);
+    expect(saved?.output.quality).toEqual({ kind: 'bpp', value: 1.5 });
     await page.getByTestId('start').click();
     await page.getByTestId('nav-queue').click();
     await expect.poll(async () => (await batches()).find((b) => b.folderPath === lib)?.state, { timeout: LONG }).toBe('done');
@@ -255,6 +263,10 @@ describe('sgai app --browser in Chromium', () => {
     expect(reason.length).toBeGreaterThan(10);
     expect(await page.getByTestId('summary-failed').innerText()).toContain(strings.summary.failed(1));
     await shot(page, '10-error');
+    // The good photo met its target: the written file holds at most 1.5 bits per pixel.
+    const written = listFiles(out).filter((f) => f.endsWith('.sgai'));
+    expect(written).toHaveLength(1);
+    expect((statSync(join(out, written[0])).size * 8) / (CROP_W * CROP_H)).toBeLessThanOrEqual(1.5);
 
     await page.getByTestId('nav-settings').click();
     await shot(page, '12-settings');
