@@ -1,8 +1,9 @@
 /**
  * The app's domain types as zod schemas: what the renderer, the transports and the engine process
- * say to each other. Self-contained (zod only) so the renderer can bundle it.
+ * say to each other. zod only (plus the batch engine's zod-only event schemas) so the renderer can bundle it.
  */
 import { z } from 'zod';
+import { JobError, JobStateName } from '../engine/events';
 
 export const Path = z.string().min(1).max(4096).refine((p) => !p.includes('\0'), 'a path cannot contain NUL');
 /** Library folder and batch ids: short, URL-safe. */
@@ -171,7 +172,8 @@ export type Estimate = z.infer<typeof Estimate>;
 export const BatchState = z.enum(['queued', 'running', 'paused', 'cancelling', 'done', 'cancelled', 'failed']);
 export type BatchState = z.infer<typeof BatchState>;
 
-export const JobStateName = z.enum(['queued', 'running', 'done', 'failed', 'skipped', 'cancelled']);
+// The batch engine's own schemas (zod only, so the renderer can bundle them): one definition of a job's states and errors.
+export { JobStateName, JobError } from '../engine/events';
 
 export const JobRow = z.object({
   /** Relative source path: the photo's id within its batch. */
@@ -186,7 +188,7 @@ export const JobRow = z.object({
   bytesOut: z.number().optional(),
   resumed: z.boolean().optional(),
   reason: z.string().optional(),
-  error: z.object({ code: z.string(), message: z.string() }).optional(),
+  error: JobError.optional(),
   seconds: z.number().optional(),
 });
 export type JobRow = z.infer<typeof JobRow>;
