@@ -2,17 +2,20 @@
  * `sgai app --browser` against a real server, a real engine process and a real library folder:
  * everything that is not sgai's own page asking for something allowed is refused with the right
  * status and code, logged, and never reaches the engine (the engine client's invoke and pixels are
- * spied on). Allowed requests of the same kinds do reach it, so the spies can see.
+ * spied on). Allowed requests of the same kinds do reach it, so the spies can see. The viewer's
+ * pixel routes name .sgai files by path: real files encoded here, inside and outside the roots.
  */
-import { mkdirSync, realpathSync, symlinkSync } from 'node:fs';
+import { mkdirSync, realpathSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { RENDERER_CSP } from '../src/ipc/http';
 import { type BrowserApp, startBrowserApp } from '../src/server/app-server';
-import { NO_FOLDER_DIALOG } from '../src/server/browser-host';
+import sharp from 'sharp';
+import { encodeFile } from '../src/core';
+import { NO_FILE_DIALOG, NO_FOLDER_DIALOG } from '../src/server/browser-host';
 import { type HttpAnswer, http, invokeHttp, makeRendererDir, openEvents } from './app-helpers';
 import { makePhoto } from './engine-fixtures';
-import { tempDir } from './helpers';
+import { TEST_MODEL_ID, tempDir } from './helpers';
 
 describe('sgai app --browser security', () => {
   let app: BrowserApp;
@@ -36,6 +39,13 @@ describe('sgai app --browser security', () => {
     await makePhoto(join(outside, 'secret.jpg'), { seed: 3 });
     symlinkSync(join(outside, 'secret.jpg'), join(lib, 'escape.jpg')); // a "photo" that is a door out
     symlinkSync(outside, join(root, 'door')); // a folder inside the root that leads out of it
+    // .sgai files: one in the root (not in any library folder), one outside, and a link from the root to it.
+    await makePhoto(join(base, 'src.jpg'), { w: 160, h: 120, seed: 4 });
+    const sgai = (await encodeFile(join(base, 'src.jpg'), { model: TEST_MODEL_ID })).bytes;
+    mkdirSync(join(root, 'out'), { recursive: true });
+    writeFileSync(join(root, 'out', 'view.sgai'), sgai);
+    writeFileSync(join(outside, 'secret.sgai'), sgai);
+    symlinkSync(join(outside, 'secret.sgai'), join(root, 'out', 'door.sgai'));
     app = await startBrowserApp({ folders: [lib], roots: [root], dataDir: tempDir('sgai-app-data-'), rendererDir: makeRendererDir(), log: (l) => void logs.push(l) });
     engineInvoke = vi.spyOn(app.engine, 'invoke');
     enginePixels = vi.spyOn(app.engine, 'pixels');
@@ -55,6 +65,9 @@ describe('sgai app --browser security', () => {
 
   const thumb = (req: unknown, token: string | null = app.token) =>
     http(app.port, 'GET', `/pixels/thumb?q=${encodeURIComponent(JSON.stringify(req))}${token === null ? '' : `&token=${encodeURIComponent(token)}`}`);
+  const viewerPx = (route: 'viewer-preview' | 'viewer-tile', req: unknown) =>
+    http(app.port, 'GET', `/pixels/${route}?q=${encodeURIComponent(JSON.stringify(req))}&token=${encodeURIComponent(app.token)}`);
+  const tile = (path: string) => ({ path, layer: 'sgai', level: 0, tx: 0, ty: 0 });
 
   it('serves the renderer with its CSP and safe headers, and only its files', async () => {
     const page = await http(app.port, 'GET', '/');
@@ -90,11 +103,28 @@ describe('sgai app --browser security', () => {
     expect(px.body.subarray(0, 2)).toEqual(Buffer.from([0xff, 0xd8]));
     expect(enginePixels).toHaveBeenCalledTimes(1);
 
+    expect((await invokeHttp(app.port, app.token, 'pickFiles', { purpose: 'sgai' })).json).toEqual({ ok: false, error: { code: 'NOT_AVAILABLE', message: NO_FILE_DIALOG } });
+    expect((await invokeHttp(app.port, app.token, 'pendingOpens', {})).json).toEqual({ ok: true, value: { paths: [] } });
+
     const events = await openEvents(app.port, `/api/events?token=${encodeURIComponent(app.token)}`);
     expect(events.status).toBe(200);
     const first = await events.until(() => true, 10_000);
     expect(first).toMatchObject({ name: 'engine:status', data: { state: 'ready' } });
     events.close();
+  });
+
+  it('serves the viewer\'s pixels of a .sgai inside the roots, typed as the engine says', async () => {
+    const before = enginePixels.mock.calls.length;
+    const preview = await viewerPx('viewer-preview', { path: join(root, 'out', 'view.sgai') });
+    expect(preview.status, preview.body.toString()).toBe(200);
+    const format = (await sharp(preview.body).metadata()).format;
+    expect(['webp', 'jpeg']).toContain(format);
+    expect(preview.headers['content-type']).toBe(`image/${format}`);
+    const t = await viewerPx('viewer-tile', tile(join(root, 'out', 'view.sgai')));
+    expect(t.status, t.body.toString()).toBe(200);
+    expect(t.headers['content-type']).toBe('image/png');
+    expect(await sharp(t.body).metadata()).toMatchObject({ format: 'png', width: 160, height: 120 });
+    expect(enginePixels.mock.calls.length).toBe(before + 2);
   });
 
   const json = { 'Content-Type': 'application/json' };
@@ -137,6 +167,15 @@ describe('sgai app --browser security', () => {
     ['pixels with an absolute rel', () => thumb({ folderId, rel: join(outside, 'secret.jpg') }), 400, 'BAD_REQUEST'],
     ['pixels through a symlink out of the folder', () => thumb({ folderId, rel: 'escape.jpg' }), 403, 'FORBIDDEN'],
     ['pixels of a folder never added', () => thumb({ folderId: 'notafolder', rel: 'a.jpg' }), 403, 'FORBIDDEN'],
+    ['a .sgai preview outside the roots', () => viewerPx('viewer-preview', { path: join(outside, 'secret.sgai') }), 403, 'FORBIDDEN'],
+    ['a .sgai tile outside the roots', () => viewerPx('viewer-tile', tile(join(outside, 'secret.sgai'))), 403, 'FORBIDDEN'],
+    ['a .sgai tile through a symlinked file that leads out', () => viewerPx('viewer-tile', tile(join(root, 'out', 'door.sgai'))), 403, 'FORBIDDEN'],
+    ['a .sgai preview through a symlinked folder that leads out', () => viewerPx('viewer-preview', { path: join(root, 'door', 'secret.sgai') }), 403, 'FORBIDDEN'],
+    ['a .sgai tile by a `..` path out of the roots', () => viewerPx('viewer-tile', tile(`${root}/out/../../outside/secret.sgai`)), 403, 'FORBIDDEN'],
+    ['a .sgai preview by a relative path', () => viewerPx('viewer-preview', { path: 'out/view.sgai' }), 403, 'FORBIDDEN'],
+    ['a .sgai tile with an unknown layer', () => viewerPx('viewer-tile', { ...tile(join(root, 'out', 'view.sgai')), layer: 'raw' }), 400, 'BAD_REQUEST'],
+    ['opening a .sgai outside the roots in the viewer', () => invokeHttp(app.port, app.token, 'viewerOpen', { path: join(outside, 'secret.sgai') }), 403, 'FORBIDDEN'],
+    ['opening a .sgai through a symlink out of the roots', () => invokeHttp(app.port, app.token, 'viewerOpen', { path: join(root, 'out', 'door.sgai') }), 403, 'FORBIDDEN'],
     ['pixels with a q that is not JSON', () => http(app.port, 'GET', `/pixels/thumb?q=%7Bnope&token=${app.token}`), 400, 'BAD_REQUEST'],
     ['an unknown pixel route', () => http(app.port, 'GET', `/pixels/original?q=${encodeURIComponent(JSON.stringify({ folderId, rel: 'a.jpg' }))}&token=${app.token}`), 404, 'NOT_FOUND'],
     ['an unknown API path', () => http(app.port, 'GET', `/api/admin?token=${app.token}`), 404, 'NOT_FOUND'],

@@ -1,19 +1,21 @@
 /**
  * The desktop app end to end through Playwright's Electron driver: build, launch with a fresh
  * profile, add a folder (the native dialog answered in main), compress it, see the batch done, find
- * decodable .sgai files on disk, and quit cleanly (the engine process gone).
+ * decodable .sgai files on disk, and quit cleanly (the engine process gone). And opening files: a
+ * .sgai on the command line shows in the viewer at start; launching the app again with another one
+ * (a second instance, which quits at once) shows that one in the first window.
  *
  * It needs the Electron binary (`require('electron')` → a path that exists). Where there is none
  * (a machine that cannot download it), the test is reported as skipped, with the reason in its name.
  */
-import { execFileSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { verifySgai } from '../src/core';
+import { encodeFile, verifySgai } from '../src/core';
 import { makePhoto } from './engine-fixtures';
-import { tempDir } from './helpers';
+import { TEST_MODEL_ID, tempDir } from './helpers';
 
 const ROOT = join(import.meta.dirname, '..');
 
@@ -30,12 +32,20 @@ const hasElectron = electronPath !== null;
 
 const PHOTOS = ['a.jpg', 'trip/b.jpg', 'trip/c.png'];
 
+let built = false;
+/** The app as electron-vite builds it (out/), once per run. */
+function build(): void {
+  if (built) return;
+  execFileSync(process.execPath, [join(ROOT, 'node_modules', 'electron-vite', 'bin', 'electron-vite.js'), 'build'], { cwd: ROOT, stdio: 'inherit' });
+  built = true;
+}
+
 describe('electron app', () => {
   it.skipIf(!hasElectron)(
     hasElectron ? 'electron app: add a folder, compress it, see it done, quit cleanly' : 'electron app (skipped: no Electron binary on this machine)',
     async () => {
       const { _electron } = await import('playwright-core');
-      execFileSync(process.execPath, [join(ROOT, 'node_modules', 'electron-vite', 'bin', 'electron-vite.js'), 'build'], { cwd: ROOT, stdio: 'inherit' });
+      build();
 
       const lib = tempDir('sgai-electron-lib-');
       for (const [i, rel] of PHOTOS.entries()) await makePhoto(join(lib, rel), { seed: i });
@@ -85,6 +95,38 @@ describe('electron app', () => {
       for (const pid of enginePids) expect(() => process.kill(pid, 0)).toThrow();
       // The engine wrote its state into the profile, not anywhere else.
       expect(existsSync(join(userData, 'library.json'))).toBe(true);
+    },
+    600_000,
+  );
+
+  it.skipIf(!hasElectron)(
+    hasElectron ? 'electron app: a .sgai on the command line opens in the viewer; a second launch with another shows it in the same window' : 'electron app, opening .sgai files (skipped: no Electron binary on this machine)',
+    async () => {
+      const { _electron } = await import('playwright-core');
+      build();
+      const dir = tempDir('sgai-electron-open-');
+      for (const [i, stem] of ['first', 'second'].entries()) {
+        await makePhoto(join(dir, `${stem}.jpg`), { w: 160, h: 120, seed: i });
+        writeFileSync(join(dir, `${stem}.sgai`), (await encodeFile(join(dir, `${stem}.jpg`), { model: TEST_MODEL_ID })).bytes);
+      }
+      const env = { ...process.env, SGAI_USER_DATA_DIR: tempDir('sgai-electron-profile-'), ELECTRON_RENDERER_URL: '' } as Record<string, string>;
+
+      // `electron <app> <file>`: the app path is skipped, the file waits for the page, which opens it.
+      const app = await _electron.launch({ executablePath: electronPath!, args: [ROOT, join(dir, 'first.sgai')], cwd: ROOT, env, timeout: 60_000 });
+      try {
+        const page = await app.firstWindow();
+        await page.getByTestId('viewer').waitFor({ state: 'visible', timeout: 60_000 });
+        await page.waitForFunction(() => document.querySelector('[data-testid="viewer-name"]')?.textContent?.includes('first.sgai'), undefined, { timeout: 60_000 });
+
+        // A second launch with the same profile does not get the lock: it hands its argv (relative to its folder) over and quits.
+        const second = spawn(electronPath!, [ROOT, 'second.sgai'], { cwd: dir, env, stdio: 'ignore' });
+        const code = await new Promise<number | null>((r) => second.on('exit', (c) => r(c)));
+        expect(code).toBe(0);
+        await page.waitForFunction(() => document.querySelector('[data-testid="viewer-name"]')?.textContent?.includes('second.sgai'), undefined, { timeout: 60_000 });
+        expect(app.windows()).toHaveLength(1);
+      } finally {
+        await app.close();
+      }
     },
     600_000,
   );

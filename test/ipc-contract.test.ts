@@ -8,7 +8,7 @@ import { realpathSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { HOST_CHANNELS } from '../src/host/dispatch';
-import { eventNames, events, invoke, invokeNames, type InvokeName, PIXEL_SCHEME, pixelRoutes, pixels } from '../src/ipc/contract';
+import { eventNames, events, invoke, invokeNames, type InvokeName, PIXEL_SCHEME, type PixelReq, type PixelRoute, pixelRoutes, pixels } from '../src/ipc/contract';
 import { electronPixelsUrl, httpPixelsPath, invokePath } from '../src/ipc/http';
 import { ok } from '../src/ipc/result';
 import { type InvokeEventLike, registerIpcHandlers } from '../src/main/ipc-handlers';
@@ -20,6 +20,14 @@ import { tempDir } from './helpers';
 
 /** A request no channel accepts (every request schema is strict), so it stops at the schema. */
 const NOT_IN_ANY_SCHEMA = { notInTheContract: true };
+
+/** A well-formed request for each pixel route, naming something never allowed (a folder not added, a file outside the roots). */
+const NOT_ALLOWED: { [K in PixelRoute]: PixelReq<K> } = {
+  thumb: { folderId: 'notadded', rel: 'a.jpg' },
+  'viewer-preview': { path: '/nowhere-allowed/a.sgai' },
+  'viewer-tile': { path: '/nowhere-allowed/a.sgai', layer: 'sgai', level: 0, tx: 0, ty: 0 },
+};
+const notAllowed = (route: PixelRoute) => NOT_ALLOWED[route] as PixelReq<'thumb'>;
 
 describe('the IPC contract', () => {
   it('declares each name once, with a unique channel, request and result schemas, and where it is answered', () => {
@@ -44,6 +52,9 @@ describe('the IPC contract', () => {
     for (const route of pixelRoutes) {
       expect(pixels[route].req, route).toBeInstanceOf(z.ZodType);
       expect(pixels[route].mime, route).toMatch(/^image\//);
+      // The dispatcher checks a route's files from one of these; a route with neither is refused.
+      const def = pixels[route] as { paths?: unknown; inFolder?: true };
+      expect(typeof def.paths === 'function' || def.inFolder === true, `${route} says which files it reads`).toBe(true);
     }
   });
 
@@ -88,7 +99,7 @@ describe('the IPC contract', () => {
     const asked: string[] = [];
     const handler = pixelHandler({ pixels: async (route) => (asked.push(route), { bytes: new Uint8Array([0xff, 0xd8]), mime: pixels[route].mime }) }, () => {});
     for (const route of pixelRoutes) {
-      const res = await handler(new Request(electronPixelsUrl(route, { folderId: 'f1', rel: 'a.jpg' })));
+      const res = await handler(new Request(electronPixelsUrl(route, notAllowed(route))));
       expect(res.status, route).toBe(200);
       expect(asked[asked.length - 1]).toBe(route);
     }
@@ -118,7 +129,7 @@ describe('the IPC contract', () => {
 
     it('serves every pixel route (a request it cannot satisfy is refused, not unknown), and unknown routes with 404', async () => {
       for (const route of pixelRoutes) {
-        const r = await http(app.port, 'GET', httpPixelsPath(route, { folderId: 'notadded', rel: 'a.jpg' }, app.token));
+        const r = await http(app.port, 'GET', httpPixelsPath(route, notAllowed(route), app.token));
         expect(r.status, route).toBe(403);
         expect(r.json?.error?.code, route).toBe('FORBIDDEN');
       }

@@ -3,10 +3,11 @@
  * binary here) and the engine as a real process: the scheme is registered before ready; after ready
  * the engine starts in userData, IPC answers our window only, the menu's Add folder goes through
  * the dispatcher, events reach the window, pixels come over the protocol, a finished batch notifies
- * once, and quitting stops the engine before the app exits.
+ * once, .sgai files asked for (macOS open-file before ready, a second launch) reach the page, and
+ * quitting stops the engine before the app exits.
  */
 import { type ChildProcess, fork } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import sharp from 'sharp';
@@ -123,11 +124,19 @@ describe('electron main, composed', () => {
     const lib = tempDir('sgai-main-lib-');
     for (const [i, rel] of ['a.jpg', 'b/c.jpg'].entries()) await makePhoto(join(lib, rel), { seed: i });
 
+    const viewed = tempDir('sgai-main-viewed-');
+    for (const f of ['early.sgai', 'later.sgai']) writeFileSync(join(viewed, f), 'not decoded here');
+
     await import('../src/main/index');
     // Before ready: only the scheme is registered (Electron requires it then).
     expect(electron.protocol.privileged).toEqual([{ scheme: 'sgai-pixels', privileges: { standard: true, secure: true, supportFetchAPI: true } }]);
     expect(electron.app.getPath('userData')).toBe(profile);
     expect(handlers.size).toBe(0);
+    // macOS hands over a double-clicked file before the app is ready: it waits for the page.
+    let prevented = false;
+    electron.app.emit('open-file', { preventDefault: () => void (prevented = true) }, join(viewed, 'early.sgai'));
+    expect(prevented).toBe(true);
+    expect(FakeBrowserWindow.all).toHaveLength(0);
 
     fx.markReady();
     const win = await until('the window', () => FakeBrowserWindow.all[0]);
@@ -143,6 +152,13 @@ describe('electron main, composed', () => {
     expect(info).toMatchObject({ ok: true, value: { transport: 'electron', version: '0.1.0-test' } });
     const foreign = await call('app:info', {}, { sender: {}, senderFrame: { url: 'https://example.com', processId: 9, routingId: 9 } });
     expect(foreign).toMatchObject({ ok: false, error: { code: 'FORBIDDEN' } });
+
+    // The page takes what waited; a second launch's file (relative to its folder) then arrives as an event.
+    expect(await call('app:pending-opens', {})).toEqual({ ok: true, value: { paths: [join(viewed, 'early.sgai')] } });
+    expect(await call('app:pending-opens', {})).toEqual({ ok: true, value: { paths: [] } });
+    electron.app.emit('second-instance', {}, [process.execPath, 'later.sgai'], viewed);
+    expect(win.webContents.sent).toContainEqual(['sgai:event', 'viewer:open-request', { path: join(viewed, 'later.sgai') }]);
+    expect(FakeBrowserWindow.all).toHaveLength(1);
 
     // File → Add folder… : the dialog answers, the folder is added and scanned; the window hears it.
     electron.dialog.showOpenDialog = async () => ({ canceled: false, filePaths: [lib] });

@@ -133,7 +133,10 @@ describe('registerIpcHandlers', () => {
     const lines: string[] = [];
     const dispatcher = createDispatcher({
       engine, guard: new PathGuard('anywhere'), log: (l) => void lines.push(l),
-      host: { engineStatus: () => ({ state: 'ready', message: 'ok', restarts: 0 }), pickFolder: async () => ({ path: null }), revealPath: async () => ({ shown: false }) },
+      host: {
+        engineStatus: () => ({ state: 'ready', message: 'ok', restarts: 0 }), pickFolder: async () => ({ path: null }), pickFiles: async () => ({ paths: [] }),
+        pendingOpens: () => ({ paths: [] }), revealPath: async () => ({ shown: false }),
+      },
     });
     registerIpcHandlers(ipcMain, { dispatcher, window: () => w.win, isRendererUrl: (u) => isRendererUrl(renderer, u), engine, log: (l) => void lines.push(l) });
     const event = { sender: w.webContents, senderFrame: w.mainFrame };
@@ -238,6 +241,7 @@ describe('Electron host handlers', () => {
     const dialogCalls: unknown[][] = [];
     const shown: string[] = [];
     const allowed: string[] = [];
+    let waiting = ['/home/me/a.sgai'];
     const handlers = electronHostHandlers<{ id: string }>({
       dialog: { showOpenDialog: async (...args: unknown[]) => (dialogCalls.push(args), answer) },
       shell: { showItemInFolder: (p) => void shown.push(p) },
@@ -245,6 +249,7 @@ describe('Electron host handlers', () => {
       engine: { status: () => ({ state: 'ready', message: 'The engine is ready.', restarts: 0 }) },
       window: () => win,
       exists: (p) => p === '/lib/out/a.sgai',
+      opens: { drain: () => waiting.splice(0) },
     });
     return { handlers, dialogCalls, shown, allowed };
   }
@@ -258,6 +263,31 @@ describe('Electron host handlers', () => {
     expect(await free.handlers.pickFolder({ purpose: 'output' })).toEqual({ path: null });
     expect(free.dialogCalls).toEqual([[expect.objectContaining({ title: 'Choose where the compressed photos go' })]]);
     expect(free.allowed).toEqual([]);
+  });
+
+  it('pickFolder for an export asks where exported images go', async () => {
+    const h = host({ canceled: false, filePaths: ['/home/me/Exports'] });
+    expect(await h.handlers.pickFolder({ purpose: 'export' })).toEqual({ path: '/home/me/Exports' });
+    expect(h.dialogCalls).toEqual([[{ id: 'win' }, { title: 'Choose where exported images go', buttonLabel: 'Export here', properties: ['openDirectory', 'createDirectory'] }]]);
+    expect(h.allowed).toEqual(['/home/me/Exports']);
+  });
+
+  it('pickFiles opens a multi-select .sgai file dialog and allows the files\' folders', async () => {
+    const h = host({ canceled: false, filePaths: ['/home/me/out/a.sgai', '/home/me/out/b.sgai', '/mnt/card/c.sgai'] });
+    expect(await h.handlers.pickFiles({ purpose: 'sgai' })).toEqual({ paths: ['/home/me/out/a.sgai', '/home/me/out/b.sgai', '/mnt/card/c.sgai'] });
+    expect(h.dialogCalls).toEqual([[{ id: 'win' }, {
+      title: 'Open .sgai images', buttonLabel: 'Open', properties: ['openFile', 'multiSelections'], filters: [{ name: 'sgai images', extensions: ['sgai'] }],
+    }]]);
+    expect(h.allowed).toEqual(['/home/me/out', '/mnt/card']);
+    const cancelled = host({ canceled: true, filePaths: [] }, null);
+    expect(await cancelled.handlers.pickFiles({ purpose: 'sgai' })).toEqual({ paths: [] });
+    expect(cancelled.allowed).toEqual([]);
+  });
+
+  it('pendingOpens hands over the waiting files once', async () => {
+    const h = host({ canceled: true, filePaths: [] });
+    expect(await h.handlers.pendingOpens({})).toEqual({ paths: ['/home/me/a.sgai'] });
+    expect(await h.handlers.pendingOpens({})).toEqual({ paths: [] });
   });
 
   it('revealPath shows an existing path in the file manager and says when it cannot', async () => {

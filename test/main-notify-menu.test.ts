@@ -90,25 +90,29 @@ describe('application menu', () => {
   const labels = (items: MenuItemConstructorOptions[] | undefined): string[] =>
     (items ?? []).map((i) => i.label ?? i.role ?? i.type ?? '?');
 
-  it('File has Add folder… and Quit; reload and dev tools exist only in development', () => {
+  it('File has Open…, Add folder… and Quit; reload and dev tools exist only in development', () => {
     const addFolder = vi.fn();
-    const prod = menuTemplate({ isDev: false, isMac: false, addFolder, about: () => {} });
+    const openFiles = vi.fn();
+    const prod = menuTemplate({ isDev: false, isMac: false, openFiles, addFolder, about: () => {} });
     expect(labels(prod)).toEqual(['File', 'editMenu', 'View', 'help']);
     const file = prod[0].submenu as MenuItemConstructorOptions[];
-    expect(labels(file)).toEqual(['Add folder…', 'separator', 'quit']);
+    expect(labels(file)).toEqual(['Open…', 'Add folder…', 'separator', 'quit']);
+    expect(file.map((i) => i.accelerator)).toEqual(['CmdOrCtrl+O', 'CmdOrCtrl+Shift+O', undefined, undefined]);
     file[0].click!({} as never, undefined, {} as never);
+    expect([openFiles.mock.calls.length, addFolder.mock.calls.length]).toEqual([1, 0]);
+    file[1].click!({} as never, undefined, {} as never);
     expect(addFolder).toHaveBeenCalledTimes(1);
     const view = (t: MenuItemConstructorOptions[]) => labels(t.find((i) => i.label === 'View')!.submenu as MenuItemConstructorOptions[]);
     expect(view(prod)).not.toContain('reload');
     expect(view(prod)).not.toContain('toggleDevTools');
-    const dev = menuTemplate({ isDev: true, isMac: false, addFolder, about: () => {} });
+    const dev = menuTemplate({ isDev: true, isMac: false, openFiles, addFolder, about: () => {} });
     expect(view(dev)).toEqual(expect.arrayContaining(['reload', 'toggleDevTools']));
     const help = dev.find((i) => i.role === 'help')!.submenu as MenuItemConstructorOptions[];
     expect(labels(help)).toEqual(['About sgai']);
   });
 
   it('macOS gets its app menu first', () => {
-    expect(labels(menuTemplate({ isDev: false, isMac: true, addFolder: () => {}, about: () => {} }))[0]).toBe('appMenu');
+    expect(labels(menuTemplate({ isDev: false, isMac: true, openFiles: () => {}, addFolder: () => {}, about: () => {} }))[0]).toBe('appMenu');
   });
 });
 
@@ -116,13 +120,27 @@ describe('menu actions', () => {
   function setup(answers: Record<string, Result<unknown>>) {
     const calls: Array<[string, unknown]> = [];
     const messages: Array<{ type: string; message: string; detail: string }> = [];
+    const opened: Array<[string[], string]> = [];
     const actions = menuActions({
       dispatcher: { invoke: async (name, raw) => (calls.push([name, raw]), answers[name]) },
       showMessage: async (m) => void messages.push(m),
+      open: (paths, from) => void opened.push([paths, from]),
       version: '1.2.3', versions: { electron: '39.0.0', chrome: '142', node: '22' }, log: () => {},
     });
-    return { actions, calls, messages };
+    return { actions, calls, messages, opened };
   }
+
+  it('Open… asks for .sgai files through the dispatcher and opens them', async () => {
+    const { actions, calls, messages, opened } = setup({ pickFiles: ok({ paths: ['/home/me/a.sgai', '/home/me/b.sgai'] }) });
+    await actions.openFiles();
+    expect(calls).toEqual([['pickFiles', { purpose: 'sgai' }]]);
+    expect(opened).toEqual([[['/home/me/a.sgai', '/home/me/b.sgai'], 'File > Open']]);
+    expect(messages).toEqual([]);
+    const failed = setup({ pickFiles: fail('UNEXPECTED', 'no dialog today') });
+    await failed.actions.openFiles();
+    expect(failed.opened).toEqual([]);
+    expect(failed.messages).toEqual([{ type: 'warning', message: 'The file dialog could not be shown', detail: 'no dialog today' }]);
+  });
 
   it('Add folder… asks for a folder and adds it through the dispatcher', async () => {
     const { actions, calls, messages } = setup({ pickFolder: ok({ path: '/home/me/Pictures' }), libraryAdd: ok({ path: '/home/me/Pictures' }) });

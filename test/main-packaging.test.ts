@@ -37,6 +37,15 @@ describe('electron-builder config', () => {
     expect(config.fileAssociations).toEqual([expect.objectContaining({ ext: 'sgai' })]);
   });
 
+  it('associates .sgai files with the app on every system, Linux through a MIME type the .desktop entry names', () => {
+    expect(config.fileAssociations).toEqual([{ ext: 'sgai', name: 'sgai image', description: expect.any(String), mimeType: 'image/x-sgai', role: 'Viewer' }]);
+    // electron-builder writes `Exec=... %U` only when no executableArgs replace it: the path must reach argv.
+    const linux = config.linux as { executableArgs?: string[]; desktop?: { entry?: Record<string, string> } };
+    expect(linux.executableArgs).toBeUndefined();
+    expect(linux.desktop?.entry?.Exec).toBeUndefined();
+    expect(linux.desktop?.entry?.MimeType).toBeUndefined(); // not overriding the one built from fileAssociations
+  });
+
   it('packs the built app and the shipped models and sample, which exist', () => {
     expect(config.files).toEqual(expect.arrayContaining(['out/**', 'resources/models/**', 'resources/sample/**']));
     const resources = listTree('resources');
@@ -67,14 +76,16 @@ describe('electron-builder config', () => {
 });
 
 describe('electron-vite config', () => {
-  it('builds main, the engine process and the encoder process from existing sources, preload as CommonJS', async () => {
+  it('builds main, the engine process, the encoder process and the viewer\'s decoder process from existing sources, preload as CommonJS', async () => {
     const c = (await viteConfig) as unknown as {
       main: { build: { rollupOptions: { input: Record<string, string> } } };
       preload: { build: { externalizeDeps: boolean; rollupOptions: { output: { format: string; entryFileNames: string } } } };
     };
     const input = c.main.build.rollupOptions.input;
-    expect(Object.keys(input).sort()).toEqual(['engine', 'index', 'worker']);
+    expect(Object.keys(input).sort()).toEqual(['decoder', 'engine', 'index', 'metrics', 'worker']);
+    expect(input.decoder).toBe(join(ROOT, 'src/engine/service/viewer/decoder-entry.ts'));
     expect(input.engine).toBe(join(ROOT, 'src/engine/service/process.ts'));
+    expect(input.metrics).toBe(join(ROOT, 'src/engine/service/viewer/metrics-worker.ts'));
     expect(input.worker).toBe(join(ROOT, 'src/engine/worker/entry.ts'));
     for (const file of Object.values(input)) expect(existsSync(file), file).toBe(true);
     expect(c.preload.build.rollupOptions.output).toEqual({ format: 'cjs', entryFileNames: '[name].cjs' });

@@ -40,7 +40,10 @@ describe('pixel protocol', () => {
     const lines: string[] = [];
     const dispatcher = createDispatcher({
       engine: { invoke: vi.fn(), pixels: enginePixels, on: () => () => {} }, guard, log: (l) => void lines.push(l),
-      host: { engineStatus: () => ({ state: 'ready', message: '', restarts: 0 }), pickFolder: () => ({ path: null }), revealPath: () => ({ shown: false }) },
+      host: {
+        engineStatus: () => ({ state: 'ready', message: '', restarts: 0 }), pickFolder: () => ({ path: null }), pickFiles: () => ({ paths: [] }),
+        pendingOpens: () => ({ paths: [] }), revealPath: () => ({ shown: false }),
+      },
     });
     return { handler: pixelHandler(dispatcher, (l) => void lines.push(l)), enginePixels, lines };
   }

@@ -1,10 +1,13 @@
 /**
  * The output panel's form logic: drafts round-trip the contract's OutputSettings, invalid input is
  * caught with a field and a reason (and agrees with the engine's own naming rules), the policy is
- * summarised in one line, and an effort's time comes from the engine's figures.
+ * summarised in one line, and an effort's time comes from the engine's figures. Also the typed
+ * client: its calls, errors in words, and the image URLs it builds over either transport.
  */
 import { describe, expect, it } from 'vitest';
 import { checkTemplate } from '../src/engine/naming';
+import type { SgaiBridge } from '../src/ipc/contract';
+import { electronPixelsUrl, httpPixelsPath } from '../src/ipc/http';
 import { OutputSettings } from '../src/ipc/schemas';
 import { createApi } from '../src/renderer/src/lib/client';
 import { describeError } from '../src/renderer/src/lib/errors';
@@ -12,6 +15,8 @@ import {
   checkDraft, draftFrom, effortSeconds, insertToken, isAbsolutePath, policySummary, sameSettings, templateProblem,
 } from '../src/renderer/src/lib/output-form';
 import type { Transport } from '../src/renderer/src/lib/transport';
+import { createElectronTransport } from '../src/renderer/src/lib/transport-electron';
+import { createHttpTransport } from '../src/renderer/src/lib/transport-http';
 
 const base: OutputSettings = OutputSettings.parse({
   destination: { kind: 'folder', path: '/Volumes/Photos (sgai)' },
@@ -168,5 +173,20 @@ describe('typed client', () => {
     const api = createApi(null);
     expect(api.transport).toBeNull();
     await expect(api.libraryList({})).rejects.toMatchObject({ code: 'NO_TOKEN' });
+    expect(api.pixelUrl('viewer-preview', { path: '/p/a.sgai' })).toBe('');
+  });
+
+  it('builds the viewer\'s image URLs for either transport, as the server and main parse them', () => {
+    const tile = { path: '/photos/a b#1.sgai', layer: 'sgai' as const, level: 2, tx: 3, ty: 1 };
+    const http = createApi(createHttpTransport('t/k+n'));
+    expect(http.pixelUrl('viewer-tile', tile)).toBe(httpPixelsPath('viewer-tile', tile, 't/k+n'));
+    const url = new URL(http.pixelUrl('viewer-tile', tile), 'http://127.0.0.1');
+    expect(url.pathname).toBe('/pixels/viewer-tile');
+    expect(JSON.parse(url.searchParams.get('q')!)).toEqual(tile);
+    expect(url.searchParams.get('token')).toBe('t/k+n');
+    const bridge = {} as SgaiBridge;
+    const electron = createApi(createElectronTransport(bridge));
+    expect(electron.pixelUrl('viewer-preview', { path: '/p/a.sgai' })).toBe(electronPixelsUrl('viewer-preview', { path: '/p/a.sgai' }));
+    expect(electron.thumbUrl('f1', 'x.jpg')).toBe(electronPixelsUrl('thumb', { folderId: 'f1', rel: 'x.jpg' }));
   });
 });

@@ -50,10 +50,11 @@ Usage:
               a --target-* is reached per photo over the compact model family (the preset's effort still refines);
               --metadata all|no-location|copyright: as for encode; changing it re-encodes (part of the resume settings)
   sgai info <file.sgai> [--json]      every chunk with its checksum status, also for damaged files
-  sgai app --browser [folder...] [--port N] [--allow DIR]... [--data-dir DIR]
+  sgai app --browser [folder|file.sgai ...] [--port N] [--allow DIR]... [--data-dir DIR]
               the app in your web browser, served on 127.0.0.1 only (open the address it prints);
-              the folders given are added to the library; --allow: folders the page may name
-              (default your home folder); --data-dir: settings and library (default ~/.config/sgai);
+              the folders given are added to the library, the .sgai files open in its viewer (their
+              folders may be read too); --allow: folders the page may name (default your home
+              folder); --data-dir: settings and library (default ~/.config/sgai);
               without --browser it says how to start the desktop (Electron) app
   sgai models
   sgai import-model <checkpoint.pth> [--id ID] [--lambda L | --quality 1..8] [--out-dir DIR] [--force]

@@ -5,9 +5,10 @@
 import { activeTransformEngine, onReferenceBackendAsync, type TransformEngine } from './backend';
 import { createHash } from 'node:crypto';
 import { SgaiError } from './errors';
-import { decodeLatents, encodeLatents } from './pipeline/latent-coding';
+import { decodeLatents, decodeZHat, encodeLatents, YTileDecoder } from './pipeline/latent-coding';
+import { checkpoint } from './cancel';
 import { analyse, hyperAnalyseOn, synthesise, type Progress } from './pipeline/transforms';
-import { decodeSgai, encodeSgai, sizeBreakdown, type DecodedSgai, type RefineRecord, type SgaiFile, type SkippedChunk, type SourceRecord } from './format';
+import { decodeSgai, encodeSgai, sizeBreakdown, type DecodedSgai, type RefineRecord, type SgaiFile, type SgaiHeader, type SkippedChunk, type SourceRecord } from './format';
 import { assertWithinPixelLimit, checkMaxPixels, estimateDecodeMemoryBytes } from './format/limits';
 import { SALVAGE_HINT } from './format/sgai';
 import { makePreview } from './image/export';
@@ -16,7 +17,7 @@ import { refineImage } from './refine/tiled';
 import type { ImageMetadata, RasterImage } from './image/raster';
 import { DEFAULT_MAX_PIXELS, loadFile, readImage, type ReadOptions } from './image/read';
 import { psnr } from './metrics/psnr';
-import { latentGrid, tilesForRegion, tilesWithHalo, type Rect } from './latent-grid';
+import { latentGrid, tilesForRegion, tilesWithHalo, type LatentGrid, type Rect } from './latent-grid';
 import { defaultModel, findModel, findModelForFile, loadModel, loadModelFromPath, type LoadedModel } from './model/registry';
 
 export const DEFAULT_TILE_SIZE = 512;
@@ -270,12 +271,7 @@ export async function decodeParsed(file: SgaiFile | DecodedSgai, options: Decode
   const skipped: SkippedChunk[] = 'skipped' in file ? [...file.skipped] : [];
   const model = modelForFile(file, options);
   const g = latentGrid(h.width, h.height, h.tileSize);
-  const full: Rect = { x: 0, y: 0, width: h.width, height: h.height };
-  const region = options.region ?? full;
-  if (!Number.isInteger(region.x) || !Number.isInteger(region.y) || region.width < 1 || region.height < 1 ||
-      region.x < 0 || region.y < 0 || region.x + region.width > h.width || region.y + region.height > h.height) {
-    throw new SgaiError('INVALID_ARGUMENT', `region ${region.width}x${region.height}+${region.x}+${region.y} is outside the ${h.width}x${h.height} image`);
-  }
+  const region = checkRegion(h, options.region);
   const tiles = tilesForRegion(g, region);
   const needed = tilesWithHalo(g, tiles);
   const yHat = outOfMemoryAsTooLarge(h, () => decodeLatents(model.weights, file.zStream, file.yStreams, g, needed, options.onProgress, options.signal, {
@@ -283,23 +279,41 @@ export async function decodeParsed(file: SgaiFile | DecodedSgai, options: Decode
     damagedTiles: new Set(lostTiles),
     onLostTile: (tile, reason) => skipped.push({ chunk: 'YTIL', tile, reason }),
   }));
-  const bitDepth = options.bitDepth ?? 8;
+  const { image, exact, synthesis } = await synthesiseRegion(h, model, yHat, g, tiles, region, options);
+  return { image, file, region, model, exact, synthesis, skipped };
+}
+
+/** The region asked for (the whole image when none), refused when it is not inside the image. */
+function checkRegion(h: SgaiHeader, region: Rect | undefined): Rect {
+  const r = region ?? { x: 0, y: 0, width: h.width, height: h.height };
+  if (!Number.isInteger(r.x) || !Number.isInteger(r.y) || !Number.isInteger(r.width) || !Number.isInteger(r.height) || r.width < 1 || r.height < 1 ||
+      r.x < 0 || r.y < 0 || r.x + r.width > h.width || r.y + r.height > h.height) {
+    throw new SgaiError('INVALID_ARGUMENT', `region ${r.width}x${r.height}+${r.x}+${r.y} is outside the ${h.width}x${h.height} image`);
+  }
+  return r;
+}
+
+/** g_s of `tiles` into a new raster covering `region`: exact on the wasm reference, else on the active engine (ort when chosen). */
+async function synthesiseRegion(
+  h: SgaiHeader, model: LoadedModel, yHat: Float32Array, g: LatentGrid, tiles: number[], region: Rect,
+  o: { exact?: boolean; bitDepth?: 8 | 16; onProgress?: Progress; signal?: AbortSignal },
+): Promise<{ image: RasterImage; exact: boolean; synthesis: TransformEngine }> {
+  const bitDepth = o.bitDepth ?? 8;
   const size = region.width * region.height * 3;
   const image: RasterImage = outOfMemoryAsTooLarge(h, () => ({
     width: region.width, height: region.height, bitDepth,
     data: bitDepth === 16 ? new Uint16Array(size) : new Uint8Array(size),
   }));
-  // Exact: tfjs on the wasm reference. Fast: the active engine (ort when it was chosen).
-  const synthesis: TransformEngine = options.exact === false ? activeTransformEngine() : 'tfjs';
-  const run = () => synthesise(model.weights, yHat, g, tiles, region, image, options.onProgress, options.signal, synthesis);
+  const synthesis: TransformEngine = o.exact === false ? activeTransformEngine() : 'tfjs';
+  const run = () => synthesise(model.weights, yHat, g, tiles, region, image, o.onProgress, o.signal, synthesis);
   let exact = false;
-  if (options.exact === false) await run();
+  if (o.exact === false) await run();
   else exact = (await onReferenceBackendAsync(run)).exact;
-  return { image, file, region, model, exact, synthesis, skipped };
+  return { image, exact, synthesis };
 }
 
 /** A refused allocation (a limit raised past what this machine has) becomes a typed error. */
-function outOfMemoryAsTooLarge<T>(h: SgaiFile['header'], f: () => T): T {
+function outOfMemoryAsTooLarge<T>(h: SgaiHeader, f: () => T): T {
   try {
     return f();
   } catch (e) {
@@ -312,6 +326,150 @@ function outOfMemoryAsTooLarge<T>(h: SgaiFile['header'], f: () => T): T {
 export async function decode(bytes: Uint8Array, options: DecodeOptions = {}): Promise<DecodeResult> {
   const maxPixels = checkMaxPixels(options.maxPixels ?? DEFAULT_MAX_PIXELS);
   return decodeParsed(decodeSgai(bytes, { salvage: options.salvage, maxPixels }), options);
+}
+
+/**
+ * Widest h_s band a session computes in one go, in pixels. A band is computed without yielding,
+ * so this bounds how long a cancel or a newer request waits; wider bands save only their halo.
+ */
+const SESSION_BAND_PX = 2048;
+
+/**
+ * Tiles (ascending indexes on a grid `cols` wide) split into rectangles: runs of adjacent tiles
+ * in a row (at most maxRun long), merged with the runs of the same columns in the rows below.
+ * Each list is ascending.
+ */
+function tileRectangles(cols: number, tiles: number[], maxRun: number): number[][] {
+  const open = new Map<string, { rows: number[][]; lastRow: number }>();
+  const done: number[][][] = [];
+  let run: number[] = [];
+  const closeRun = () => {
+    if (!run.length) return;
+    const row = Math.floor(run[0] / cols);
+    const key = `${run[0] % cols}:${run.length}`;
+    const r = open.get(key);
+    if (r && r.lastRow === row - 1) {
+      r.rows.push(run);
+      r.lastRow = row;
+    } else {
+      if (r) done.push(r.rows);
+      open.set(key, { rows: [run], lastRow: row });
+    }
+    run = [];
+  };
+  for (const t of tiles) {
+    if (run.length && !(t === run[run.length - 1] + 1 && t % cols !== 0 && run.length < maxRun)) closeRun();
+    run.push(t);
+  }
+  closeRun();
+  for (const r of open.values()) done.push(r.rows);
+  return done.map((rows) => rows.flat()).sort((a, b) => a[0] - b[0]);
+}
+
+export interface DecodeSessionOptions extends ModelChoice {
+  /** Each region's default for DecodeOptions.exact (true: g_s on the wasm reference). */
+  exact?: boolean;
+  /** As DecodeOptions.maxPixels: the whole image counts (the session's latents span it). */
+  maxPixels?: number;
+}
+
+export interface SessionRegionOptions {
+  bitDepth?: 8 | 16;
+  signal?: AbortSignal;
+  /**
+   * Stage 'entropy' for each y tile decoded now, then 'synthesis' for each tile synthesised,
+   * counted against one total for the whole region (tiles to decode + tiles to synthesise).
+   */
+  onProgress?: Progress;
+  /** This region only: exact or fast g_s (default: the session's). */
+  exact?: boolean;
+}
+
+/**
+ * One file open for many region decodes (a viewer panning and zooming, an export after it): z is
+ * decoded once, each y tile is entropy-decoded (with its h_s band) the first time a region
+ * needs it and kept, and only the asked-for rectangle is synthesised. Every region is the same,
+ * byte for byte, as decode({ region }) of the same rectangle, whatever was decoded before.
+ */
+export interface DecodeSession {
+  readonly header: SgaiHeader;
+  readonly file: SgaiFile;
+  readonly model: LoadedModel;
+  /** How many of the file's y tiles are decoded and kept so far. */
+  readonly decodedTiles: number;
+  /** Full-resolution pixels of rect (the whole image when omitted). Calls run one after another. */
+  region(rect?: Rect, options?: SessionRegionOptions): Promise<RasterImage>;
+  /** Lets the latents go; later regions are refused. */
+  dispose(): void;
+}
+
+/**
+ * Opens a parsed file for region decodes. Refuses at once what decode() would refuse before
+ * decoding anything: too many pixels, damaged tiles (a session never salvages), a model that is
+ * not installed. Memory: the y latents of the whole image (width x height x M / 64 bytes).
+ */
+export function openDecodeSession(file: SgaiFile | DecodedSgai, options: DecodeSessionOptions = {}): DecodeSession {
+  const h = file.header;
+  assertWithinPixelLimit(h, checkMaxPixels(options.maxPixels ?? DEFAULT_MAX_PIXELS));
+  if ('damagedTiles' in file && file.damagedTiles.length) {
+    throw new SgaiError('CORRUPT', `the file is damaged: ${file.damagedTiles.length} of its tiles are damaged or missing; ${SALVAGE_HINT}`);
+  }
+  const model = modelForFile(file, options);
+  const g = latentGrid(h.width, h.height, h.tileSize);
+  const decoded = new Uint8Array(g.tilesX * g.tilesY);
+  let count = 0;
+  let latents: { zHat: Float64Array; yHat: Float32Array } | null = null;
+  let disposed = false;
+  // One region at a time: tiles are decoded into shared buffers, and an exact g_s switches tfjs's backend for its whole await.
+  let queue: Promise<unknown> = Promise.resolve();
+
+  async function decodeRegion(rect: Rect | undefined, o: SessionRegionOptions): Promise<RasterImage> {
+    if (disposed) throw new SgaiError('INVALID_ARGUMENT', 'this decode session was closed');
+    const region = checkRegion(h, rect);
+    const tiles = tilesForRegion(g, region);
+    const missing = tilesWithHalo(g, tiles).filter((t) => !decoded[t]);
+    if (missing.length) {
+      latents ??= outOfMemoryAsTooLarge(h, () => ({ zHat: decodeZHat(model.weights, file.zStream, g), yHat: new Float32Array(g.yh * g.yw * model.weights.M) }));
+      const { yHat, zHat } = latents;
+      let done = 0;
+      // h_s bands per rectangle of missing tiles (at most SESSION_BAND_PX wide), so no band spans
+      // tiles decoded before; each ascending, so a band is computed once. A cancelled call keeps
+      // the tiles it finished.
+      for (const block of tileRectangles(g.tilesX, missing, Math.max(1, Math.floor(SESSION_BAND_PX / h.tileSize)))) {
+        const tileDecoder = new YTileDecoder(model.weights, zHat, g, block);
+        for (const t of block) {
+          await checkpoint(o.signal);
+          if (disposed) throw new SgaiError('INVALID_ARGUMENT', 'this decode session was closed');
+          tileDecoder.decodeTile(t, file.yStreams, yHat);
+          decoded[t] = 1;
+          count++;
+          o.onProgress?.('entropy', ++done, missing.length + tiles.length);
+        }
+      }
+    }
+    if (!latents) throw new Error('decode session: no latents although no tile was missing'); // cannot happen: a region needs at least one tile
+    const exact = o.exact ?? options.exact;
+    const onProgress = o.onProgress && ((stage: string, done: number) => o.onProgress!(stage, missing.length + done, missing.length + tiles.length));
+    return (await synthesiseRegion(h, model, latents.yHat, g, tiles, region, { ...o, exact, onProgress })).image;
+  }
+
+  return {
+    header: h,
+    file,
+    model,
+    get decodedTiles() {
+      return count;
+    },
+    region(rect, o = {}) {
+      const run = queue.then(() => decodeRegion(rect, o));
+      queue = run.catch(() => undefined);
+      return run;
+    },
+    dispose() {
+      disposed = true;
+      latents = null;
+    },
+  };
 }
 
 /** g_s applied to given quantized latents, through the same tiled path (and backend) the decoder uses. */

@@ -14,6 +14,9 @@ export {
   encode, encodeFile, decode, decodeParsed, resolveModel, modelForFile, synthesiseLatents, DEFAULT_TILE_SIZE,
   type EncodeOptions, type EncodeResult, type EncodeStats, type DecodeOptions, type DecodeResult, type ModelChoice,
 } from './codec';
+// Many regions of one file (the viewer, exports): z and each y tile decoded once.
+export { openDecodeSession, type DecodeSession, type DecodeSessionOptions, type SessionRegionOptions } from './codec';
+export type { Rect } from './latent-grid';
 export { encodeToTarget, encodeFileToTarget, describeTarget, type QualityTarget, type TargetKind, type TargetResult, type Reached } from './targets';
 
 // Errors and cancellation.

@@ -5,7 +5,7 @@
  * against the contract too. Every refusal is logged in one line and never reaches the engine.
  */
 import type { z } from 'zod';
-import { invoke, invokeNames, pixels, type Invoke, type InvokeName, type PathCheck, type Res } from '../ipc/contract';
+import { invoke, invokeNames, pixels, type Invoke, type InvokeName, type PathCheck, type PixelRoute, type Res } from '../ipc/contract';
 import { ApiError, fail, failFrom, ok, type Result } from '../ipc/result';
 import { LibraryFolder } from '../ipc/schemas';
 import type { EngineClient, PixelAnswer } from './engine-client';
@@ -13,7 +13,7 @@ import { issues, oneLine } from './issues';
 import type { PathGuard } from './path-guard';
 
 /** The contract's channels a host answers itself (where: 'host'). */
-export const HOST_CHANNELS = ['engineStatus', 'pickFolder', 'revealPath'] as const satisfies readonly InvokeName[];
+export const HOST_CHANNELS = ['engineStatus', 'pickFolder', 'pickFiles', 'pendingOpens', 'revealPath'] as const satisfies readonly InvokeName[];
 export type HostChannel = (typeof HOST_CHANNELS)[number];
 
 /** A handler for each host channel: a missing one is a compile error. */
@@ -23,6 +23,9 @@ export type HostHandlers = {
 
 /** What the dispatcher needs of the engine client. */
 export type EngineLike = Pick<EngineClient, 'invoke' | 'pixels' | 'on'>;
+
+/** A pixel route as the dispatcher reads it: how its request names files (see `pixels` in the contract). */
+type PixelRouteDef = { req: z.ZodType; paths?: (req: unknown) => PathCheck[]; inFolder?: true };
 
 export interface DispatcherOptions {
   engine: EngineLike;
@@ -107,11 +110,18 @@ export function createDispatcher({ engine, guard, host, log }: DispatcherOptions
       throw new ApiError({ code, message });
     };
     if (!Object.hasOwn(pixels, route)) return no('BAD_REQUEST', `${JSON.stringify(route.slice(0, 80))} is not an sgai image route`);
-    const parsed = pixels[route as keyof typeof pixels].req.safeParse(raw);
+    const def = pixels[route as PixelRoute] as PixelRouteDef;
+    const parsed = def.req.safeParse(raw);
     if (!parsed.success) return no('BAD_REQUEST', `the image request does not match the contract: ${issues(parsed.error)}`);
     const req = parsed.data;
+    // A route names its files either as a photo inside an added folder, or as paths checked like an invoke's.
+    if (!def.inFolder && !def.paths) return no('FORBIDDEN', `the image route ${route} does not say which files it reads, so sgai refuses it`);
     try {
-      await guard.checkInFolder(req.folderId, req.rel);
+      if (def.inFolder) {
+        const { folderId, rel } = req as { folderId: string; rel: string };
+        await guard.checkInFolder(folderId, rel);
+      }
+      if (def.paths) await guard.check(def.paths(req));
     } catch (e) {
       return no(e instanceof ApiError ? e.code : 'FORBIDDEN', (e as Error).message);
     }

@@ -18,8 +18,8 @@
  */
 import { z } from 'zod';
 import {
-  AppInfo, AppSettings, BatchInfo, Estimate, EngineStatus, Id, JobRow, LibraryFolder, NamePreviewRow, OutputSettings, Path,
-  PhotoFilter, PhotoRow, RelPath, ScanCounts,
+  AppInfo, AppSettings, BatchInfo, CompareSide, Estimate, EngineStatus, ExportSettings, ExportState, Id, JobRow, LibraryFolder,
+  NamePreviewRow, OutputSettings, Path, PhotoFilter, PhotoRow, RelPath, ScanCounts, ViewerFileInfo, ViewerLayer,
 } from './schemas';
 
 export type PathCheck = { path: string; must: 'root' | 'added' };
@@ -52,8 +52,18 @@ export const invoke = {
 
   // ---- host-only helpers (Electron: native dialogs and shell; browser: NOT_AVAILABLE or a no-op answer)
   pickFolder: def({
-    channel: 'dialog:pick-folder', req: z.object({ purpose: z.enum(['library', 'output']) }).strict(), res: z.object({ path: Path.nullable() }), where: 'host',
+    channel: 'dialog:pick-folder', req: z.object({ purpose: z.enum(['library', 'output', 'export']) }).strict(), res: z.object({ path: Path.nullable() }), where: 'host',
   }),
+  /** File > Open: .sgai files chosen in a native dialog; [] when cancelled. */
+  pickFiles: def({
+    channel: 'dialog:pick-files', req: z.object({ purpose: z.literal('sgai') }).strict(), res: z.object({ paths: z.array(Path) }), where: 'host',
+  }),
+  /**
+   * .sgai files the app was asked to open before the window could take them (command line,
+   * double-click, the OS open-file event, a second instance); drained by the call. Later ones
+   * arrive as viewer:open-request events.
+   */
+  pendingOpens: def({ channel: 'app:pending-opens', req: None, res: z.object({ paths: z.array(Path) }), where: 'host' }),
   revealPath: def({
     channel: 'shell:reveal', req: z.object({ path: Path }).strict(), res: z.object({ shown: z.boolean() }), where: 'host',
     paths: (r) => [{ path: r.path, must: 'added' }],
@@ -111,6 +121,35 @@ export const invoke = {
   jobsRetry: def({ channel: 'jobs:retry', req: BatchRef, res: BatchInfo, where: 'engine' }),
   /** Writes the batch's per-photo report into its output folder's .sgai-batch/. */
   jobsReport: def({ channel: 'jobs:report', req: z.object({ batchId: Id, format: z.enum(['csv', 'json']) }).strict(), res: z.object({ path: Path }), where: 'engine' }),
+
+  // ---- the .sgai viewer (pixels come through the viewer-preview and viewer-tile routes)
+  /** Reads a .sgai's header, metadata and preview, finds its original; corrupt, truncated or unknown-model files answer their SgaiError. */
+  viewerOpen: def({
+    channel: 'viewer:open', req: z.object({ path: Path }).strict(), res: ViewerFileInfo, where: 'engine',
+    paths: (r) => [{ path: r.path, must: 'root' }],
+  }),
+  /**
+   * Prepares the other side of a comparison (the original, or a mozjpeg JPEG searched to the
+   * .sgai's byte size within 2 %) and measures both against the original. Slow on big photos (a
+   * full decode); the tiles of the other side can be asked for meanwhile.
+   */
+  viewerCompare: def({
+    channel: 'viewer:compare', req: z.object({ path: Path, against: z.enum(['original', 'jpeg']) }).strict(),
+    res: z.object({ sgai: CompareSide, other: CompareSide }), where: 'engine',
+    paths: (r) => [{ path: r.path, must: 'root' }],
+  }),
+  /** The viewer moved on: decoded tiles and comparison images of this file may be dropped. */
+  viewerClose: def({
+    channel: 'viewer:close', req: z.object({ path: Path }).strict(), res: z.object({ closed: z.boolean() }), where: 'engine',
+    paths: (r) => [{ path: r.path, must: 'root' }],
+  }),
+  /** Decodes .sgai files to PNG or JPEG (one from the viewer, or a selection); progress as export:state events. */
+  exportStart: def({
+    channel: 'export:start', req: z.object({ files: z.array(Path).min(1).max(100000), settings: ExportSettings }).strict(), res: ExportState, where: 'engine',
+    paths: (r) => [...r.files.map((path) => ({ path, must: 'root' as const })), { path: r.settings.folder, must: 'root' }],
+  }),
+  /** Stops an export: the file being written is abandoned (nothing partial left), the rest are not started. */
+  exportCancel: def({ channel: 'export:cancel', req: z.object({ exportId: Id }).strict(), res: z.object({ cancelled: z.boolean() }), where: 'engine' }),
 } as const;
 
 export type Invoke = typeof invoke;
@@ -132,6 +171,9 @@ export const events = {
   'queue:state': z.object({ paused: z.boolean() }),
   /** The engine process: started, lost (with why), restarted (and what was resumed). */
   'engine:status': EngineStatus,
+  'export:state': ExportState,
+  /** From the host, not the engine: open this .sgai (double-click, open-file, second instance, File > Open). */
+  'viewer:open-request': z.object({ path: Path }),
 } as const;
 
 export type Events = typeof events;
@@ -140,9 +182,31 @@ export type EventPayload<K extends EventName> = z.infer<Events[K]>;
 
 // ---------------------------------------------------------------- pixels
 
+interface PixelDef<Req extends z.ZodType> {
+  req: Req;
+  /** What the answer usually is; the engine's answer carries the real type (a preview may be WebP or JPEG). */
+  mime: string;
+  /** Paths the request names, checked like an invoke's (see the top of this file). */
+  paths?: (req: z.infer<Req>) => PathCheck[];
+  /** Library-photo routes: folderId + rel must name a photo inside that added folder. */
+  inFolder?: true;
+}
+const pixelDef = <Req extends z.ZodType>(d: PixelDef<Req>) => d;
+
 export const pixels = {
   /** A small JPEG thumbnail of a library photo (longest side ≤ 160 px, EXIF orientation applied). */
-  thumb: { req: z.object({ folderId: Id, rel: RelPath }).strict(), mime: 'image/jpeg' },
+  thumb: pixelDef({ req: z.object({ folderId: Id, rel: RelPath }).strict(), mime: 'image/jpeg', inFolder: true }),
+  /** The preview embedded in a .sgai, as stored (WebP or JPEG, ≤ 256 px): the viewer's first pixels. */
+  'viewer-preview': pixelDef({ req: z.object({ path: Path }).strict(), mime: 'image/webp', paths: (r) => [{ path: r.path, must: 'root' }] }),
+  /**
+   * One view tile (src/ipc/viewer-tiles.ts) of a layer as PNG: the decoded .sgai (region decode
+   * of the codec tiles it needs, cached), the original, the same-size JPEG, or the error heatmap.
+   */
+  'viewer-tile': pixelDef({
+    req: z.object({ path: Path, layer: ViewerLayer, level: z.number().int().min(0).max(16), tx: z.number().int().min(0), ty: z.number().int().min(0) }).strict(),
+    mime: 'image/png',
+    paths: (r) => [{ path: r.path, must: 'root' }],
+  }),
 } as const;
 export type PixelRoute = keyof typeof pixels;
 export type PixelReq<K extends PixelRoute> = z.infer<(typeof pixels)[K]['req']>;

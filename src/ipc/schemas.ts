@@ -131,6 +131,8 @@ export const PhotoRow = z.object({
   state: PhotoState,
   /** Output path relative to the output root, when done or planned. */
   output: z.string().optional(),
+  /** The written .sgai's absolute path, when done (the viewer opens it). */
+  outputPath: Path.optional(),
   bytesOut: z.number().optional(),
   /** Why it failed or was skipped, in words. */
   reason: z.string().optional(),
@@ -255,3 +257,94 @@ export const EngineStatus = z.object({
   restarts: z.number(),
 });
 export type EngineStatus = z.infer<typeof EngineStatus>;
+
+// ---------------------------------------------------------------- the .sgai viewer
+
+/** The colour of a compare side or layer: the decoded .sgai, the original photo, a JPEG of the same size, the error heatmap. */
+export const ViewerLayer = z.enum(['sgai', 'original', 'jpeg', 'heat']);
+export type ViewerLayer = z.infer<typeof ViewerLayer>;
+
+export const CaptureInfo = z.object({
+  camera: z.string().optional(),
+  lens: z.string().optional(),
+  /** ISO 8601 as recorded (no time zone unless the file has one). */
+  date: z.string().optional(),
+  /** "1/250 s · f/5.6 · ISO 200 · 35 mm", in words. */
+  exposure: z.string().optional(),
+  gps: z.object({ latitude: z.number(), longitude: z.number(), altitude: z.number().optional() }).optional(),
+  copyright: z.string().optional(),
+  artist: z.string().optional(),
+});
+export type CaptureInfo = z.infer<typeof CaptureInfo>;
+
+/** What viewer:open tells about a .sgai file (nothing is decoded yet but its header and preview). */
+export const ViewerFileInfo = z.object({
+  path: Path,
+  name: z.string(),
+  bytes: z.number(),
+  width: z.number().int(),
+  height: z.number().int(),
+  bitDepth: z.union([z.literal(8), z.literal(16)]),
+  bpp: z.number(),
+  /** The codec tile edge (region decodes work in these). */
+  tileSize: z.number().int(),
+  model: z.object({ id: z.string(), lambda: z.number().nullable(), installed: z.boolean() }),
+  /** How the latents were refined; null: not refined. seconds when the file records it. */
+  refine: z.object({ method: z.string(), lambda: z.number(), iterations: z.number(), seconds: z.number().optional() }).nullable(),
+  /** The embedded preview (pixels route viewer-preview); null when the file has none or it is damaged. */
+  preview: z.object({ width: z.number(), height: z.number() }).nullable(),
+  capture: CaptureInfo,
+  /** The ICC profile's description ("Display P3"), 'sRGB (none embedded)' when absent. */
+  colourProfile: z.string(),
+  hadAlpha: z.boolean(),
+  originalOrientation: z.number(),
+  /** The photo this file was made from, when found (beside it with the same name, or through a batch manifest) and its size and hash match. */
+  original: z.object({ path: Path, bytes: z.number(), how: z.enum(['beside', 'manifest']) }).nullable(),
+  /** Other .sgai files in the same folder, sorted by name, for ←/→. */
+  siblings: z.object({ index: z.number().int(), count: z.number().int(), prev: Path.nullable(), next: Path.nullable() }),
+  /** Parts left out while reading (a damaged preview, metadata that would not parse), in words. */
+  warnings: z.array(z.string()),
+});
+export type ViewerFileInfo = z.infer<typeof ViewerFileInfo>;
+
+/** One side of a comparison, measured against the original. */
+export const CompareSide = z.object({
+  layer: ViewerLayer.exclude(['heat']),
+  /** "sgai · sgai-msh-c64-l0067", "Original (JPEG)", "JPEG (mozjpeg q 43)". */
+  label: z.string(),
+  bytes: z.number(),
+  bpp: z.number(),
+  /** Against the original; null for the original itself. */
+  psnr: z.number().nullable(),
+  msssim: z.number().nullable(),
+  /** For the JPEG: the mozjpeg quality its size search settled on. */
+  jpegQuality: z.number().optional(),
+});
+export type CompareSide = z.infer<typeof CompareSide>;
+
+export const ExportSettings = z.object({
+  format: z.enum(['png', 'jpeg']),
+  /** PNG only. */
+  bitDepth: z.union([z.literal(8), z.literal(16)]),
+  /** JPEG only, 1..100. */
+  quality: z.number().int().min(1).max(100),
+  /** What of the file's metadata (EXIF, XMP) to keep; the ICC profile is always kept. 'none' strips it. */
+  metadata: z.enum(['all', 'no-location', 'copyright', 'none']),
+  /** Resize so the long edge is at most this many pixels; null: full size. */
+  longEdge: z.number().int().min(16).max(65535).nullable(),
+  /** Folder the exported files go into (named <name>.png/.jpg, made unique when taken). */
+  folder: Path,
+});
+export type ExportSettings = z.infer<typeof ExportSettings>;
+
+export const ExportState = z.object({
+  exportId: Id,
+  state: z.enum(['running', 'done', 'cancelled', 'failed']),
+  total: z.number(),
+  done: z.number(),
+  /** The file being decoded now. */
+  current: Path.optional(),
+  written: z.array(z.object({ source: Path, path: Path, bytes: z.number(), width: z.number(), height: z.number() })),
+  failed: z.array(z.object({ source: Path, code: z.string(), message: z.string() })),
+});
+export type ExportState = z.infer<typeof ExportState>;

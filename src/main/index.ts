@@ -1,7 +1,8 @@
 /**
  * Electron main: composes the app from small modules and owns nothing else. Order: one instance
- * only → ready → engine process → pixel protocol → IPC handlers → window → menu; quitting stops the
- * engine first (running photos are cancelled, nothing partial is left), then exits.
+ * only → listen for files to open (command line, macOS open-file, second launches) → ready →
+ * engine process → pixel protocol → IPC handlers → window → menu; quitting stops the engine first
+ * (running photos are cancelled, nothing partial is left), then exits.
  */
 import { app, BrowserWindow, dialog, ipcMain, Menu, Notification, protocol, screen, session, shell, utilityProcess } from 'electron';
 import { existsSync, mkdirSync } from 'node:fs';
@@ -12,12 +13,15 @@ import { PathGuard } from '../host/path-guard';
 import type { AppSettings } from '../ipc/schemas';
 import { builtPaths, engineEnv } from './app-paths';
 import { createEngineHost } from './engine-host';
+import { stopEngineBeforeQuit } from './quit';
 import { electronHostHandlers } from './host-handlers';
 import { registerIpcHandlers } from './ipc-handlers';
 import { createLog } from './log';
 import { menuTemplate } from './menu';
 import { menuActions } from './menu-actions';
 import { batchNotifier } from './notify';
+import { isFileOnDisk } from './open-args';
+import { listenForOpens, OpenRequests } from './open-requests';
 import { registerPixelScheme, servePixels } from './protocol';
 import { isRendererUrl, rendererLocation } from './renderer-location';
 import { secureSession } from './session-security';
@@ -45,16 +49,21 @@ function runApp(): void {
   const { log, close: closeLog } = createLog(join(app.getPath('userData'), 'logs'));
   let win: BrowserWindow | null = null;
   let engine: ReturnType<typeof createEngineHost> | null = null;
-  let quit: 'running' | 'stopping-engine' | 'ready-to-exit' = 'running';
+  let started = false;
 
+  // Before start (ready, then the engine and handlers) there is no window yet: files asked for wait for the first one.
   const focusWindow = () => {
+    if (!started) return;
     if (!win) return void openWindow();
     if (win.isMinimized()) win.restore();
     win.show();
     win.focus();
   };
-  // A second launch (double-click on the icon again) brings this window forward instead.
-  app.on('second-instance', focusWindow);
+  // Roots 'anywhere': see host-handlers.ts for why Electron does not keep a list of allowed roots.
+  const guard = new PathGuard('anywhere');
+  const opens = new OpenRequests({ window: () => win, showWindow: focusWindow, allowRoot: (p) => guard.allowRoot(p), log });
+  // A second launch (double-click on the icon or on a .sgai again) brings this window forward instead.
+  listenForOpens(app, opens, { argv: process.argv, cwd: process.cwd(), hasAppPath: process.defaultApp === true, isFile: isFileOnDisk, log });
 
   const renderer = rendererLocation(app.isPackaged ? undefined : process.env.ELECTRON_RENDERER_URL, paths.rendererHtml);
   function openWindow(): void {
@@ -80,21 +89,22 @@ function runApp(): void {
     // The window opens at once; until the engine is ready its status (and any failure) reaches the page as engine:status.
     engineClient.start().catch((e: unknown) => log(`the engine did not start: ${(e as Error)?.message ?? e}`));
 
-    // Roots 'anywhere': see host-handlers.ts for why Electron does not keep a list of allowed roots.
-    const guard = new PathGuard('anywhere');
-    const host = electronHostHandlers({ dialog, shell, guard, engine: engineClient, window: () => win, exists: existsSync });
+    const host = electronHostHandlers({ dialog, shell, guard, engine: engineClient, window: () => win, exists: existsSync, opens });
     const dispatcher = createDispatcher({ engine: engineClient, guard, host, log });
 
     servePixels(protocol, dispatcher, log);
     registerIpcHandlers(ipcMain, { dispatcher, window: () => win, isRendererUrl: (url) => isRendererUrl(renderer, url), engine: engineClient, log });
     secureSession(session.defaultSession, log);
+    started = true;
     openWindow();
 
     const actions = menuActions({
-      dispatcher, showMessage: (options) => dialog.showMessageBox(options), version: app.getVersion(), versions: process.versions, log,
+      dispatcher, showMessage: (options) => dialog.showMessageBox(options), open: (paths, from) => opens.open(paths, from), version: app.getVersion(), versions: process.versions, log,
     });
     const run = (what: string, action: () => Promise<void>) => () => void action().catch((e: unknown) => log(`${what} failed: ${(e as Error)?.message ?? e}`));
-    Menu.setApplicationMenu(Menu.buildFromTemplate(menuTemplate({ isDev, isMac, addFolder: run('Add folder', actions.addFolder), about: run('About', actions.about) })));
+    Menu.setApplicationMenu(Menu.buildFromTemplate(menuTemplate({
+      isDev, isMac, openFiles: run('Open', actions.openFiles), addFolder: run('Add folder', actions.addFolder), about: run('About', actions.about),
+    })));
 
     engineClient.on(batchNotifier({
       isSupported: () => Notification.isSupported(),
@@ -121,22 +131,5 @@ function runApp(): void {
     if (!isMac) app.quit();
   });
 
-  app.on('before-quit', (event) => {
-    if (quit === 'ready-to-exit' || !engine) return closeLog();
-    event.preventDefault();
-    if (quit === 'stopping-engine') return;
-    quit = 'stopping-engine';
-    log('quitting: stopping the engine (running photos are cancelled, nothing partial is left)');
-    win?.hide();
-    engine
-      .shutdown()
-      .catch((e: unknown) => log(`the engine did not stop cleanly: ${(e as Error)?.message ?? e}`))
-      .finally(() => {
-        quit = 'ready-to-exit';
-        app.quit();
-      });
-  });
-
-  // Ctrl-C in the terminal of `npm run dev`, or a system shutdown: the same clean quit.
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => app.quit());
+  stopEngineBeforeQuit(app, { engine: () => engine, hideWindow: () => win?.hide(), closeLog, log });
 }

@@ -1,12 +1,15 @@
 /**
  * The application menu as a plain template (Menu.buildFromTemplate turns it into a menu in
- * index.ts): File (Add folder…, Quit), Edit, View (reload and dev tools only in development), Help.
+ * index.ts): File (Open…, Add folder…, Quit), Edit, View (reload and dev tools only in development),
+ * Help.
  */
 import type { MenuItemConstructorOptions } from 'electron';
 
 export interface MenuActions {
   isDev: boolean;
   isMac: boolean;
+  /** File > Open…: .sgai files into the viewer. */
+  openFiles: () => void;
   addFolder: () => void;
   about: () => void;
 }
@@ -26,7 +29,8 @@ export function menuTemplate(a: MenuActions): MenuItemConstructorOptions[] {
     {
       label: 'File',
       submenu: [
-        { label: 'Add folder…', accelerator: 'CmdOrCtrl+O', click: () => a.addFolder() },
+        { label: 'Open…', accelerator: 'CmdOrCtrl+O', click: () => a.openFiles() },
+        { label: 'Add folder…', accelerator: 'CmdOrCtrl+Shift+O', click: () => a.addFolder() },
         { type: 'separator' },
         a.isMac ? { role: 'close' } : { role: 'quit' },
       ],

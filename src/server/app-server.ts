@@ -6,7 +6,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SgaiError } from '../core/errors';
 import { createDispatcher, type Dispatcher } from '../host/dispatch';
@@ -17,7 +17,7 @@ import { PathGuard, type Roots } from '../host/path-guard';
 import { EVENTS_PATH, PIXELS_PREFIX, RENDERER_CSP } from '../ipc/http';
 import { fail } from '../ipc/result';
 import { type ApiContext, handleApi, sendEnvelope } from './api-routes';
-import { browserHostHandlers } from './browser-host';
+import { browserHostHandlers, PendingOpens } from './browser-host';
 import { EventStream } from './event-stream';
 import { checkCaller, checkHost, newToken, type Refusal } from './request-checks';
 import { serveStatic } from './static-files';
@@ -25,6 +25,12 @@ import { serveStatic } from './static-files';
 export interface BrowserAppOptions {
   /** Folders to add to the library at start. */
   folders: string[];
+  /**
+   * .sgai files to show in the viewer (absolute; the page takes them with pendingOpens). Each
+   * one's folder becomes an allowed root, like a folder given to open: the viewer reads its
+   * neighbours (←/→) and the original beside it.
+   */
+  opens?: string[];
   /** Where requests may name paths ('root' checks): the --allow folders, or the home folder. */
   roots: Roots;
   /** 0 or absent: a free port. */
@@ -77,13 +83,14 @@ export async function startBrowserApp(opts: BrowserAppOptions): Promise<BrowserA
   }
   const { log } = opts;
   const guard = new PathGuard(opts.roots);
+  for (const file of opts.opens ?? []) guard.allowRoot(dirname(file));
   const engine = new EngineClient({
     spawn: opts.spawn ?? (() => forkEngine(undefined, { log })),
     start: { dataDir: opts.dataDir, transport: 'browser', version: opts.version ?? packageVersion(), addFolders: opts.folders },
     log,
   });
   await engine.start();
-  const dispatcher = createDispatcher({ engine, guard, host: browserHostHandlers(engine), log });
+  const dispatcher = createDispatcher({ engine, guard, host: browserHostHandlers(engine, new PendingOpens(opts.opens ?? [])), log });
   // The folders already in the library (and those just added) are places requests may name.
   const listed = await dispatcher.invoke('libraryList', {});
   if (!listed.ok) log(`could not list the library at start: ${listed.error.message}`);

@@ -1,6 +1,7 @@
 /**
- * `sgai app --browser [folder...]`: the app in a web browser, served on 127.0.0.1 by this process,
- * with the engine in a child process. Ctrl-C stops the server and shuts the engine down cleanly
+ * `sgai app --browser [folder|file.sgai ...]`: the app in a web browser, served on 127.0.0.1 by
+ * this process, with the engine in a child process. Folders are added to the library; .sgai files
+ * open in the viewer (and their folders may be read). Ctrl-C stops the server and shuts the engine down cleanly
  * (running photos are cancelled, nothing partial is left), then exits 130.
  */
 import { mkdirSync, statSync } from 'node:fs';
@@ -12,7 +13,7 @@ import { ApiError } from '../../ipc/result';
 import { type BrowserApp, startBrowserApp } from '../../server/app-server';
 import { usage } from '../options';
 
-export const APP_USAGE = `sgai app --browser [folder...] [--port N] [--allow DIR]... [--data-dir DIR]`;
+export const APP_USAGE = `sgai app --browser [folder|file.sgai ...] [--port N] [--allow DIR]... [--data-dir DIR]`;
 
 const NOT_BROWSER = `sgai app: the desktop app is the Electron build: run "npm run dev" from a checkout, or open the installed sgai app.
 "sgai app --browser" runs the same app in your web browser instead.`;
@@ -31,14 +32,30 @@ export function defaultDataDir(env: NodeJS.ProcessEnv = process.env): string {
 
 function existingFolder(p: string, what: string): string {
   const abs = resolve(p);
-  let isDir: boolean;
+  if (statOf(abs, what).isDirectory()) return abs;
+  throw new SgaiError('INPUT_UNREADABLE', `${what} ${abs} is a file, not a folder`);
+}
+
+function statOf(abs: string, what: string) {
   try {
-    isDir = statSync(abs).isDirectory();
+    return statSync(abs);
   } catch {
     throw new SgaiError('INPUT_UNREADABLE', `${what} ${abs} does not exist or cannot be read`);
   }
-  if (!isDir) throw new SgaiError('INPUT_UNREADABLE', `${what} ${abs} is a file, not a folder`);
-  return abs;
+}
+
+/** The command line's folders (added to the library) and .sgai files (opened in the viewer), as absolute paths. */
+export function splitAppArgs(args: string[]): { folders: string[]; opens: string[] } {
+  const folders: string[] = [];
+  const opens: string[] = [];
+  for (const a of args) {
+    const abs = resolve(a);
+    const st = statOf(abs, 'the folder or file');
+    if (st.isDirectory()) folders.push(abs);
+    else if (st.isFile() && /\.sgai$/i.test(abs)) opens.push(abs);
+    else throw new SgaiError('INPUT_UNREADABLE', `${abs} is neither a folder (to add to the library) nor a .sgai file (to view); sgai app takes those`);
+  }
+  return { folders, opens };
 }
 
 export async function appCommand(argv: string[], io: AppIo): Promise<number> {
@@ -59,7 +76,7 @@ export async function appCommand(argv: string[], io: AppIo): Promise<number> {
     port = Number(values.port);
     if (!/^\d+$/.test(values.port) || port > 65535) usage(`--port needs a port number from 1 to 65535 (got "${values.port}")`);
   }
-  const folders = positionals.map((f) => existingFolder(f, 'the folder'));
+  const { folders, opens } = splitAppArgs(positionals);
   const roots = values.allow?.length ? values.allow.map((a) => existingFolder(a, 'the --allow folder')) : [homedir()];
   const dataDir = resolve(values['data-dir'] ?? defaultDataDir());
   mkdirSync(dataDir, { recursive: true });
@@ -68,7 +85,7 @@ export async function appCommand(argv: string[], io: AppIo): Promise<number> {
   const rendererDir = process.env.SGAI_RENDERER_DIR || undefined;
   let app: BrowserApp;
   try {
-    app = await startBrowserApp({ folders, roots, port, dataDir, rendererDir, log: (l) => io.err(`sgai: ${l}`) });
+    app = await startBrowserApp({ folders, opens, roots, port, dataDir, rendererDir, log: (l) => io.err(`sgai: ${l}`) });
   } catch (e) {
     // The engine could not start: its own lines above say why; this one says what to do.
     if (!(e instanceof ApiError)) throw e;
@@ -77,6 +94,7 @@ export async function appCommand(argv: string[], io: AppIo): Promise<number> {
   }
   io.out(`sgai is running at ${app.url}`);
   io.out('Open that address in your browser (it carries this run\'s access key, so keep it to yourself).');
+  if (opens.length) io.out(`The page opens ${opens.length === 1 ? opens[0] : `${opens.length} .sgai files`} in its viewer.`);
   io.out('Ctrl-C stops the server; running photos are cancelled and nothing partial is left.');
   await new Promise<void>((r) => (io.signal.aborted ? r() : io.signal.addEventListener('abort', () => r(), { once: true })));
   io.err('sgai: stopping the engine...');

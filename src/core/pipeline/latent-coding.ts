@@ -59,17 +59,20 @@ class HyperBands {
   private readonly tx0: number;
   private readonly tx1: number;
   private readonly rowsPerBand: number;
+  /** One past the last row of tiles asked for: a band never computes rows nobody needs. */
+  private readonly tyEnd: number;
   constructor(private readonly w: HyperpriorWeights, private readonly zHat: Float64Array, private readonly g: LatentGrid, tiles: number[]) {
     const cols = tiles.map((t) => t % g.tilesX);
     this.tx0 = Math.min(...cols);
     this.tx1 = Math.max(...cols);
+    this.tyEnd = Math.max(...tiles.map((t) => Math.floor(t / g.tilesX))) + 1;
     this.rowsPerBand = Math.max(1, Math.floor(BAND_PX / g.tileSize));
   }
   /** The band holding tile t, and where tile-local latent (row, col) sits in it. */
   forTile(t: number): { band: HyperOutput; at: (row: number, col: number) => number } {
     const ty = Math.floor(t / this.g.tilesX);
     if (!this.band || ty < this.band.ty0 || ty >= this.band.ty1) {
-      const ty1 = Math.min(this.g.tilesY, ty + this.rowsPerBand);
+      const ty1 = Math.min(this.tyEnd, ty + this.rowsPerBand);
       const first = tileLatentRect(this.g, ty * this.g.tilesX + this.tx0);
       const last = tileLatentRect(this.g, (ty1 - 1) * this.g.tilesX + this.tx1);
       const rect = { x: first.x, y: first.y, width: last.x + last.width - first.x, height: last.y + last.height - first.y };
@@ -175,26 +178,31 @@ export interface LatentSalvage {
   onLostTile?: (tile: number, reason: string) => void;
 }
 
-/**
- * Decode z and the listed y tiles into a full-size y^ buffer (other tiles stay zero). A lost
- * tile (see LatentSalvage) gets y^ = mu, the hyperprior's predicted means: what an all-zero
- * symbol stream would give, so it comes out as a smooth plausible picture, not noise. The z
- * stream is never salvaged: every tile's means and scales come from it.
- */
-export function decodeLatents(
-  w: HyperpriorWeights, zStream: Uint8Array, yStreams: Uint8Array[], g: LatentGrid, tiles: number[],
-  onProgress?: Progress, signal?: AbortSignal, lost: LatentSalvage = {},
-): Float32Array {
-  const { N, M } = w;
+/** z^ (HWC float64) from the z stream: whole-image work, done once per file (every tile's means and scales come from it). */
+export function decodeZHat(w: HyperpriorWeights, zStream: Uint8Array, g: LatentGrid): Float64Array {
   const tables = tablesOf(w);
-  const zSym = streamDecode(zStream, zIndexes(g, N), tables.z, 'the z stream (chunk ZSTR)');
-  const zHat = zHatFromSymbols(zSym, g, N, tables.zMedians);
-  const yHat = new Float32Array(g.yh * g.yw * M);
-  const bands = new HyperBands(w, zHat, g, tiles);
-  tiles.forEach((t, i) => {
-    if (signal?.aborted) throw new SgaiError('CANCELLED', 'cancelled');
+  const zSym = streamDecode(zStream, zIndexes(g, w.N), tables.z, 'the z stream (chunk ZSTR)');
+  return zHatFromSymbols(zSym, g, w.N, tables.zMedians);
+}
+
+/**
+ * Entropy-decodes y tiles one at a time into a caller's full-size y^ buffer, given z^. Built for
+ * a set of tiles (the h_s bands span their columns), then asked for those tiles in any order;
+ * a decode session keeps y^ and z^ between regions and decodes each tile once.
+ */
+export class YTileDecoder {
+  private readonly bands: HyperBands;
+  constructor(private readonly w: HyperpriorWeights, zHat: Float64Array, private readonly g: LatentGrid, tiles: number[], private readonly lost: LatentSalvage = {}) {
+    this.bands = new HyperBands(w, zHat, g, tiles);
+  }
+
+  /** Writes tile t's y^ into yHat. A lost tile (see LatentSalvage) gets y^ = mu. */
+  decodeTile(t: number, yStreams: Uint8Array[], yHat: Float32Array): void {
+    const { M } = this.w;
+    const g = this.g;
+    const lost = this.lost;
     const r = tileLatentRect(g, t);
-    const { band: hyper, at } = bands.forTile(t);
+    const { band: hyper, at } = this.bands.forTile(t);
     let sym: Int32Array | null = null;
     if (!lost.damagedTiles?.has(t)) {
       const count = r.width * r.height * M;
@@ -217,6 +225,25 @@ export function decodeLatents(
         for (let col = 0; col < r.width; col++, k++) {
           yHat[((r.y + row) * g.yw + r.x + col) * M + c] = (sym ? sym[k] : 0) + hyper.means[at(row, col) + c];
         }
+  }
+}
+
+/**
+ * Decode z and the listed y tiles into a full-size y^ buffer (other tiles stay zero). A lost
+ * tile (see LatentSalvage) gets y^ = mu, the hyperprior's predicted means: what an all-zero
+ * symbol stream would give, so it comes out as a smooth plausible picture, not noise. The z
+ * stream is never salvaged: every tile's means and scales come from it.
+ */
+export function decodeLatents(
+  w: HyperpriorWeights, zStream: Uint8Array, yStreams: Uint8Array[], g: LatentGrid, tiles: number[],
+  onProgress?: Progress, signal?: AbortSignal, lost: LatentSalvage = {},
+): Float32Array {
+  const zHat = decodeZHat(w, zStream, g);
+  const yHat = new Float32Array(g.yh * g.yw * w.M);
+  const decoder = new YTileDecoder(w, zHat, g, tiles, lost);
+  tiles.forEach((t, i) => {
+    if (signal?.aborted) throw new SgaiError('CANCELLED', 'cancelled');
+    decoder.decodeTile(t, yStreams, yHat);
     onProgress?.('entropy', i + 1, tiles.length);
   });
   return yHat;

@@ -257,7 +257,10 @@ export class Library {
     const needle = q.query?.toLowerCase();
     const match = (r: PhotoEntry) => (q.filter === 'all' || r.state === q.filter) && (!needle || r.rel.toLowerCase().includes(needle));
     const all = q.filter === 'all' && !needle ? f.rows : f.rows.filter(match);
-    return { total: all.length, rows: all.slice(q.offset, q.offset + q.limit).map((r) => ({ ...r })) };
+    const outRoot = outRootOf(f.stored.path, f.stored.output);
+    // Done photos carry their .sgai's absolute path, so the viewer can open it from the row.
+    const row = (r: PhotoEntry): PhotoRow => (r.state === 'done' && r.output ? { ...r, outputPath: join(outRoot, ...r.output.split('/')) } : { ...r });
+    return { total: all.length, rows: all.slice(q.offset, q.offset + q.limit).map(row) };
   }
 
   /** A photo of the folder's last scan (never anything else: the thumbnail route reads only these). */

@@ -10,14 +10,20 @@ import { type EventName, type EventPayload, events, type Invoke, invoke, type In
 import { ApiError, fail, failFrom, ok, type Result } from '../../ipc/result';
 import { AppSettings } from '../../ipc/schemas';
 import { appInfoSource } from './app-info';
-import { backendKeeper } from './backend';
+import { backendKeeper, coreBackend } from './backend';
 import { Batches } from './batches';
 import { estimateFolder } from './estimate';
 import { Library } from './library';
 import { libraryStore } from './library-store';
+import { outRootOf } from './output-settings';
 import { settingsStore } from './settings-store';
 import { SharedPool } from './shared-pool';
 import { Thumbnails } from './thumbs';
+import { Comparisons } from './viewer/compare';
+import { DecoderProcess } from './viewer/decoder-process';
+import { Exports } from './viewer/export-jobs';
+import { ViewerFiles } from './viewer/files';
+import { findOriginal } from './viewer/find-original';
 
 export interface EngineServiceOptions {
   /** Where settings.json and library.json live. */
@@ -39,9 +45,13 @@ export interface EngineServiceOptions {
 export interface EngineService {
   invoke(channel: string, raw: unknown): Promise<Result<unknown>>;
   pixels(route: string, raw: unknown): Promise<{ ok: true; bytes: Uint8Array<ArrayBuffer>; mime: string } | { ok: false; error: { code: string; message: string } }>;
-  /** Cancels running and waiting batches (nothing partial is left), ends the encoder processes and scans. */
+  /** Cancels running and waiting batches and exports (nothing partial is left), ends the encoder and decoder processes and scans. */
   shutdown(): Promise<void>;
 }
+
+/** Bytes on an ArrayBuffer of their own (what the pixel answer's type asks for), copied only when they are not. */
+const ownBuffer = (b: Uint8Array): Uint8Array<ArrayBuffer> =>
+  b.buffer instanceof ArrayBuffer ? new Uint8Array(b.buffer, b.byteOffset, b.byteLength) : new Uint8Array(b);
 
 type EngineName = { [K in InvokeName]: Invoke[K]['where'] extends 'engine' ? K : never }[InvokeName];
 type Parsed<K extends InvokeName> = z.infer<Invoke[K]['req']>;
@@ -74,6 +84,16 @@ export async function createEngineService(o: EngineServiceOptions): Promise<Engi
   const batches = new Batches({ library, settings: current, pool, emit, onRunning: o.onRunning ?? (() => undefined), ensureBackend, log });
   const appInfo = appInfoSource({ version: o.version, transport: o.transport, ensureBackend, log });
   const thumbs = new Thumbnails();
+  // The viewer decodes in a process of its own (the engine keeps answering meanwhile); exports have another.
+  const viewerDecoder = new DecoderProcess({ log, backend: () => coreBackend(settings.backend) });
+  const viewer = new ViewerFiles({
+    decoder: viewerDecoder,
+    log,
+    findOriginal,
+    libraries: () => library.list().map((f) => ({ folder: f.path, outRoot: outRootOf(f.path, f.output) })),
+  });
+  const comparisons = new Comparisons({ files: viewer, log });
+  const exports = new Exports({ emit, log });
 
   const handlers: Handlers = {
     appInfo: () => appInfo(),
@@ -83,7 +103,10 @@ export async function createEngineService(o: EngineServiceOptions): Promise<Engi
       await settingsFile.save(next);
       const backendChanged = next.backend !== settings.backend;
       settings = next;
-      if (backendChanged) await ensureBackend().then((r) => log(`backend: ${describeBackend(r)}`), (e) => log(`warning: backend ${next.backend}: ${(e as Error).message}`));
+      if (backendChanged) {
+        await ensureBackend().then((r) => log(`backend: ${describeBackend(r)}`), (e) => log(`warning: backend ${next.backend}: ${(e as Error).message}`));
+        await viewerDecoder.restart();
+      }
       return settings;
     },
     libraryList: async () => library.list(),
@@ -105,7 +128,35 @@ export async function createEngineService(o: EngineServiceOptions): Promise<Engi
     jobsCancel: async (req) => batches.cancel(req.batchId, req.id),
     jobsRetry: async (req) => batches.retry(req.batchId),
     jobsReport: (req) => batches.report(req.batchId, req.format),
+    viewerOpen: (req) => viewer.open(req.path),
+    viewerCompare: (req) => comparisons.compare(req.path, req.against),
+    viewerClose: async (req) => {
+      const closed = viewer.close(req.path);
+      comparisons.close(req.path);
+      return { closed };
+    },
+    exportStart: async (req) => exports.start(req.files, req.settings),
+    exportCancel: async (req) => ({ cancelled: exports.cancel(req.exportId) }),
   };
+
+  /** Image bytes by pixel route; the answer's mime is the real type (a preview may be WebP or JPEG). */
+  async function pixelsOf(route: PixelRoute, raw: unknown): Promise<{ bytes: Uint8Array<ArrayBuffer>; mime: string }> {
+    switch (route) {
+      case 'thumb': {
+        const req = pixels.thumb.req.parse(raw);
+        const photo = library.photo(req.folderId, req.rel);
+        if (!photo) throw new ApiError({ code: 'NOT_FOUND', message: `${req.rel} is not a scanned photo of this library folder` });
+        return { bytes: await thumbs.get(photo), mime: pixels.thumb.mime };
+      }
+      case 'viewer-preview':
+        return viewer.preview(pixels['viewer-preview'].req.parse(raw).path);
+      case 'viewer-tile': {
+        const req = pixels['viewer-tile'].req.parse(raw);
+        const bytes = req.layer === 'sgai' ? await viewer.tile(req.path, req.level, req.tx, req.ty) : await comparisons.tile(req.path, req.layer, req.level, req.tx, req.ty);
+        return { bytes: ownBuffer(bytes), mime: pixels['viewer-tile'].mime };
+      }
+    }
+  }
 
   async function call<K extends EngineName>(name: K, raw: unknown): Promise<Result<unknown>> {
     try {
@@ -142,11 +193,8 @@ export async function createEngineService(o: EngineServiceOptions): Promise<Engi
     },
     async pixels(route, raw) {
       try {
-        if (!(route in pixels)) throw new ApiError({ code: 'BAD_REQUEST', message: `unknown pixel route ${route}` });
-        const req = pixels[route as PixelRoute].req.parse(raw);
-        const photo = library.photo(req.folderId, req.rel);
-        if (!photo) throw new ApiError({ code: 'NOT_FOUND', message: `${req.rel} is not a scanned photo of this library folder` });
-        return { ok: true as const, bytes: await thumbs.get(photo), mime: pixels.thumb.mime };
+        if (!Object.hasOwn(pixels, route)) throw new ApiError({ code: 'BAD_REQUEST', message: `unknown pixel route ${route}` });
+        return { ok: true as const, ...(await pixelsOf(route as PixelRoute, raw)) };
       } catch (e) {
         const r = failFrom(e);
         if (!r.ok && r.error.code === 'UNEXPECTED' && !isSgaiError(e)) log(`unexpected error on pixels ${route}: ${(e as Error)?.stack ?? String(e)}`);
@@ -156,7 +204,7 @@ export async function createEngineService(o: EngineServiceOptions): Promise<Engi
     shutdown() {
       stopping ??= (async () => {
         library.close();
-        await batches.shutdown();
+        await Promise.all([batches.shutdown(), exports.shutdown(), viewerDecoder.close()]);
       })();
       return stopping;
     },

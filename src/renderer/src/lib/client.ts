@@ -1,9 +1,9 @@
 /**
  * The typed client over any transport: one async function per contract name that resolves with
- * the answer or throws ApiError (code + message in words). Kept apart from the transport choice
- * (api.ts) so it runs without a window.
+ * the answer or throws ApiError (code + message in words), and image URLs for the pixel routes.
+ * Kept apart from the transport choice (api.ts) so it runs without a window.
  */
-import { invokeNames, type EventName, type EventPayload, type InvokeName, type Req, type Res } from '../../../ipc/contract';
+import { invokeNames, type EventName, type EventPayload, type InvokeName, type PixelReq, type PixelRoute, type Req, type Res } from '../../../ipc/contract';
 import { ApiError } from '../../../ipc/result';
 import { strings } from './strings';
 import type { Transport } from './transport';
@@ -16,6 +16,8 @@ export interface Api extends Calls {
   on<E extends EventName>(event: E, cb: (payload: EventPayload<E>) => void): () => void;
   onReconnect(cb: () => void): () => void;
   thumbUrl(folderId: string, rel: string): string;
+  /** An image URL for any pixel route (the viewer's preview and tiles); '' without a transport. */
+  pixelUrl<K extends PixelRoute>(route: K, req: PixelReq<K>): string;
   /** A dropped file's or folder's path (Electron); null in a browser. */
   pathForFile(file: File): string | null;
 }
@@ -39,6 +41,7 @@ export function createApi(transport: Transport | null): Api {
     on: (event, cb) => transport?.on(event, cb) ?? (() => {}),
     onReconnect: (cb) => transport?.onReconnect(cb) ?? (() => {}),
     thumbUrl: (folderId, rel) => transport?.pixelUrl('thumb', { folderId, rel }) ?? '',
+    pixelUrl: (route, req) => transport?.pixelUrl(route, req) ?? '',
     pathForFile: (file) => transport?.pathForFile(file) ?? null,
   };
 }

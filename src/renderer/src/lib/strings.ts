@@ -5,6 +5,7 @@
  */
 import type { BatchInfo, BatchState, Effort, Estimate, MetadataPolicy, PhotoState, PresetId, ScanCounts } from '../../../ipc/schemas';
 import { bytes, bytesRange, change, changeRange, count, duration, durationRange, megapixels, mpPerSecond, plural } from './format';
+export { exportStrings, openStrings } from './strings-export';
 
 export type TargetKind = 'bpp' | 'bytes' | 'psnr' | 'msssim';
 export type JobState = 'queued' | 'running' | 'done' | 'failed' | 'skipped' | 'cancelled';
@@ -390,17 +391,10 @@ export const strings = {
   help: {
     title: 'Keyboard shortcuts',
     close: 'Close',
-    shortcuts: (mod: string): [string, string][] => [
-      [`${mod}+O`, 'Add a folder'],
-      ['Space', 'Pause or resume the queue (when the queue has focus)'],
-      ['← → ↑ ↓', 'Move within a choice (quality, effort, …)'],
-      ['Tab / Shift+Tab', 'Move between controls'],
-      ['Escape', 'Close a dialog'],
-      ['?', 'Show this list'],
-    ],
   },
 
   dialog: {
     cancel: 'Cancel',
   },
 } as const;
+export { viewerStrings } from './strings-viewer';
