@@ -74,3 +74,6 @@ export function makeCorrupt(path: string): void {
   mkdirSync(dirname(path), { recursive: true });
   writeFileSync(path, Buffer.concat([Buffer.from([0xff, 0xd8, 0xff, 0xe0]), Buffer.from('this is not the rest of a JPEG '.repeat(40))]));
 }
+
+/** The photos fixtures are cut from (Kodak, or the bundled sample without ../shared), and which they are. */
+export const photoSources = (): { files: string[]; note: string } => sources();
