@@ -7,7 +7,8 @@ import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { decodeSgai, type SourceRecord } from '../src/core';
-import { findOriginal, sha256File } from '../src/engine/service/viewer/find-original';
+import { sha256File } from '../src/engine/service/file-hash';
+import { findOriginal } from '../src/engine/service/viewer/find-original';
 import { makePhoto } from './engine-fixtures';
 import { TEST_MODEL_ID, runCli, tempDir } from './helpers';
 

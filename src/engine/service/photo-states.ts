@@ -4,12 +4,11 @@
  * these settings), out-of-date (done under other settings, or the photo changed since), failed,
  * skipped (min-savings, or a name conflict in the last batch), or new.
  */
-import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import { join } from 'node:path';
 import { SgaiError } from '../../core';
 import type { PhotoState } from '../../ipc/schemas';
 import { type ManifestRecord, readManifest, replay } from '../manifest';
+import { sha256File } from './file-hash';
 
 /** One photo of a library folder, as kept in memory (a library can hold 100k of these). */
 export interface PhotoEntry {
@@ -21,16 +20,6 @@ export interface PhotoEntry {
   output?: string;
   bytesOut?: number;
   reason?: string;
-}
-
-async function sha256File(path: string, signal?: AbortSignal): Promise<string | undefined> {
-  const h = createHash('sha256');
-  try {
-    for await (const chunk of createReadStream(path, { signal })) h.update(chunk as Buffer);
-    return h.digest('hex');
-  } catch {
-    return undefined; // unreadable now: the batch will say why
-  }
 }
 
 /**
@@ -60,7 +49,7 @@ export async function assignStates(
     const sameSettings = o.key === undefined || rec.settings === o.key;
     let sameFile = rec.size === row.bytes && rec.mtimeMs === row.mtimeMs;
     // Same size, other time (a copy that did not keep the date): the content decides, as the batch's hash does.
-    if (!sameFile && rec.size === row.bytes && rec.state !== 'started') sameFile = (await sha256File(join(o.folder, row.rel), o.signal)) === rec.sha256;
+    if (!sameFile && rec.size === row.bytes && rec.state !== 'started') sameFile = (await sha256File(join(o.folder, row.rel), o.signal).catch(() => undefined)) === rec.sha256; // unreadable now: the batch will say why
     if (rec.state === 'started') {
       // Interrupted (or being encoded right now): the next batch encodes it.
       const done = lastDone.get(row.rel);

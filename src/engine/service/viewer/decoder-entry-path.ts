@@ -5,9 +5,8 @@
  * named by SGAI_DECODER_ENTRY, or found beside the built encoder entry that the app names in
  * SGAI_WORKER_ENTRY (the entries are built together into one folder).
  */
-import { existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { builtBesideWorker } from '../../worker/entry-path';
 
 export interface DecoderEntry {
   /** The module child_process.fork runs. */
@@ -19,8 +18,6 @@ export interface DecoderEntry {
 export const BUILT_DECODER = 'decoder.js';
 
 export function decoderEntry(override?: string, env: NodeJS.ProcessEnv = process.env): DecoderEntry {
-  const builtBesideWorker = env.SGAI_WORKER_ENTRY?.endsWith('.js') ? join(dirname(env.SGAI_WORKER_ENTRY), BUILT_DECODER) : undefined;
-  const path = override ?? env.SGAI_DECODER_ENTRY ?? (builtBesideWorker && existsSync(builtBesideWorker) ? builtBesideWorker : undefined) ??
-    fileURLToPath(new URL('./decoder-launcher.mjs', import.meta.url));
+  const path = override ?? env.SGAI_DECODER_ENTRY ?? builtBesideWorker(BUILT_DECODER, env) ?? fileURLToPath(new URL('./decoder-launcher.mjs', import.meta.url));
   return { path, execArgv: [] };
 }

@@ -9,13 +9,12 @@
  *   that wrote it; that file must match the source record too, or, for files from writers that
  *   recorded none, the manifest's own size and hash of the source.
  */
-import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
 import { basename, dirname, extname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import type { SourceRecord } from '../../../core';
 import { readManifest, replay } from '../../manifest';
 import { PHOTO_EXTENSIONS } from '../../scan';
+import { sha256File } from '../file-hash';
 
 export interface FoundOriginal {
   path: string;
@@ -27,17 +26,6 @@ export interface FoundOriginal {
 interface Expected {
   bytes: number;
   sha256: string;
-}
-
-/** SHA-256 (hex) of a file, streamed so a 100 MB photo is never held in memory. */
-export function sha256File(path: string): Promise<string> {
-  return new Promise((res, rej) => {
-    const h = createHash('sha256');
-    createReadStream(path)
-      .on('data', (d) => h.update(d))
-      .on('error', rej)
-      .on('end', () => res(h.digest('hex')));
-  });
 }
 
 /** The file's size when it is a regular file whose bytes are the expected ones; null otherwise (or unreadable). */

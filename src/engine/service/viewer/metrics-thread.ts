@@ -5,20 +5,17 @@
  * (SGAI_WORKER_ENTRY), as the decoder process is. Where no thread can start, the measurement runs
  * here, and the log says so.
  */
-import { existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { SgaiError, type RasterImage, type SgaiErrorCode } from '../../../core';
+import { builtBesideWorker } from '../../worker/entry-path';
 import { measurePair, type Metrics } from './measure';
 import type { MetricsMessage, MetricsRequest } from './metrics-worker';
 
 export const BUILT_METRICS = 'metrics.js';
 
 export function metricsEntry(env: NodeJS.ProcessEnv = process.env): string {
-  const builtBesideWorker = env.SGAI_WORKER_ENTRY?.endsWith('.js') ? join(dirname(env.SGAI_WORKER_ENTRY), BUILT_METRICS) : undefined;
-  return env.SGAI_METRICS_ENTRY ?? (builtBesideWorker && existsSync(builtBesideWorker) ? builtBesideWorker : undefined) ??
-    fileURLToPath(new URL('./metrics-launcher.mjs', import.meta.url));
+  return env.SGAI_METRICS_ENTRY ?? builtBesideWorker(BUILT_METRICS, env) ?? fileURLToPath(new URL('./metrics-launcher.mjs', import.meta.url));
 }
 
 const cancelled = () => new SgaiError('CANCELLED', 'the measurement was no longer needed');
