@@ -28,7 +28,7 @@ const IMAGES = [1, 4, 13];
 
 describe.skipIf(!HAVE_KODAK)('exact decodes with ort active = the reference decoder of before', () => {
   it('the fixture was recorded with the shipped default model', () => {
-    expect(fixture.weightsSha256).toBe(model.weights.sha256);
+    expect(fixture.weightsSha256, 'the default model changed: re-record with npx tsx bench/exact-reference.ts --record').toBe(model.weights.sha256);
   });
 
   for (const i of IMAGES) {
