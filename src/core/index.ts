@@ -61,4 +61,6 @@ export { bdRate, bdQuality, type BdMethod, type RdPoint } from './metrics/bd';
 // Building blocks the benchmarks time one by one (g_a, h_a, g_s on the tile grid).
 export { analyse, hyperAnalyse, hyperAnalyseOn, synthesise } from './pipeline/transforms';
 export { decodeLatents, encodeLatents } from './pipeline/latent-coding';
+export { setHyperKernel, type HyperKernel } from './model/hyper-synthesis';
+export { conv64WasmAvailable } from './model/conv64-wasm';
 export { latentGrid } from './latent-grid';

@@ -1,12 +1,14 @@
 /**
- * h_s in plain float64 JavaScript: the one pinned, deterministic path from z^ to the means and
- * scales of y. The entropy decoder only works if it sees exactly the CDF indices the encoder
- * used, so this path must not depend on the tfjs backend (wasm SIMD, native, GPU and cpu all
- * sum in different orders). JS numbers are IEEE-754 doubles with no fused multiply-add, and
- * every output element is summed in a fixed order (tap row, tap column, input channel), so the
- * result is bit-identical on every machine and also identical whether computed for the whole
- * image or for a tile with enough halo. See docs/determinism.md.
+ * h_s in float64: the one pinned, deterministic path from z^ to the means and scales of y. The
+ * entropy decoder only works if it sees exactly the CDF indices the encoder used, so this path
+ * must not depend on the tfjs backend (wasm SIMD, native, GPU and cpu all sum in different
+ * orders). JS numbers and WebAssembly f64/f64x2 are IEEE-754 doubles with no fused multiply-add,
+ * and every output element is summed in a fixed order (tap row, tap column, input channel), so
+ * the result is bit-identical on every machine, in either implementation (conv64 here and the
+ * SIMD kernel of conv64-wasm.ts, used where it applies), and identical whether computed for the
+ * whole image or for a tile with enough halo. See docs/determinism.md.
  */
+import { conv64Wasm } from './conv64-wasm';
 import type { ConvWeights, Layer, UpWeights } from './weights';
 
 export interface HyperOutput {
@@ -34,7 +36,7 @@ function f64Of(layer: ConvWeights | UpWeights) {
  * channels in groups of four - and taps outside the input are skipped the same way whatever
  * crop is being computed, so results are bit-identical across machines, tiles and bands.
  */
-function conv64(x: Float64Array, h: number, w: number, cin: number, cout: number, k: number, filter: Float64Array, bias: Float64Array): Float64Array {
+export function conv64(x: Float64Array, h: number, w: number, cin: number, cout: number, k: number, filter: Float64Array, bias: Float64Array): Float64Array {
   const pad = k >> 1;
   const out = new Float64Array(h * w * cout);
   const acc = new Float64Array(cout);
@@ -75,6 +77,18 @@ function conv64(x: Float64Array, h: number, w: number, cin: number, cout: number
   return out;
 }
 
+export type HyperKernel = 'wasm' | 'js';
+let kernelChoice: HyperKernel = 'wasm';
+/** Which implementation h_s uses (same bits either way): benchmarks time the JS one as the baseline. */
+export function setHyperKernel(k: HyperKernel): void {
+  kernelChoice = k;
+}
+
+/** The WebAssembly kernel (same bits, several times faster) where it applies, else conv64. */
+function conv64Fastest(x: Float64Array, h: number, w: number, cin: number, cout: number, k: number, filter: Float64Array, bias: Float64Array): Float64Array {
+  return (kernelChoice === 'wasm' ? conv64Wasm(x, h, w, cin, cout, k, filter, bias) : null) ?? conv64(x, h, w, cin, cout, k, filter, bias);
+}
+
 function depthToSpace64(x: Float64Array, h: number, w: number, c: number): Float64Array {
   const out = new Float64Array(h * w * 4 * c);
   const W2 = 2 * w;
@@ -92,8 +106,13 @@ function leaky64(x: Float64Array): void {
   for (let i = 0; i < x.length; i++) if (x[i] < 0) x[i] *= 0.01;
 }
 
-/** Run h_s on a z map (HWC, float64). Returns the raw 2M-channel output at 4x resolution. */
-export function hyperSynthesis(layers: Layer[], z: Float64Array, h: number, w: number, n: number): { data: Float64Array; height: number; width: number; channels: number } {
+export type Conv64 = typeof conv64;
+
+/**
+ * Run h_s on a z map (HWC, float64). Returns the raw 2M-channel output at 4x resolution. `conv`
+ * picks the implementation (tests compare the two; both give the same bits).
+ */
+export function hyperSynthesis(layers: Layer[], z: Float64Array, h: number, w: number, n: number, conv: Conv64 = conv64Fastest): { data: Float64Array; height: number; width: number; channels: number } {
   let x = z;
   let [hh, ww, cc] = [h, w, n];
   for (const layer of layers) {
@@ -101,11 +120,11 @@ export function hyperSynthesis(layers: Layer[], z: Float64Array, h: number, w: n
       leaky64(x);
     } else if (layer.kind === 'conv') {
       const { filter, bias } = f64Of(layer);
-      x = conv64(x, hh, ww, cc, layer.cout, layer.k, filter, bias);
+      x = conv(x, hh, ww, cc, layer.cout, layer.k, filter, bias);
       cc = layer.cout;
     } else if (layer.kind === 'up') {
       const { filter, bias } = f64Of(layer);
-      const phases = conv64(x, hh, ww, cc, 4 * layer.cout, 3, filter, bias);
+      const phases = conv(x, hh, ww, cc, 4 * layer.cout, 3, filter, bias);
       x = depthToSpace64(phases, hh, ww, layer.cout);
       hh *= 2;
       ww *= 2;
