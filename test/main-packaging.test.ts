@@ -66,6 +66,17 @@ describe('electron-builder config', () => {
     expect(wasm.length).toBeGreaterThan(0);
   });
 
+  it("keeps only the target system's ONNX Runtime library in each installer", () => {
+    const ort = listTree('node_modules/onnxruntime-node/bin');
+    const systems = { linux: 'linux', win: 'win32', mac: 'darwin' } as const;
+    for (const [os, dir] of Object.entries(systems)) {
+      const excludes = ((config[os] as { files?: string[] }).files ?? []).filter((g) => g.startsWith('!')).map((g) => picomatch(g.slice(1)));
+      const kept = ort.filter((f) => !excludes.some((m) => m(f)));
+      expect(kept.filter((f) => f.includes(`/${dir}/`)).length, os).toBeGreaterThan(0);
+      expect(kept.filter((f) => /\/(linux|win32|darwin)\//.test(f) && !f.includes(`/${dir}/`)), os).toEqual([]);
+    }
+  });
+
   it('has a 512×512 icon rendered from icon.svg', async () => {
     const png = await sharp(join(ROOT, 'build', 'icon.png')).metadata();
     expect(png).toMatchObject({ format: 'png', width: 512, height: 512, hasAlpha: true });
