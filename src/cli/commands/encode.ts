@@ -57,7 +57,7 @@ async function encodeOne(input: string, out: OutputTarget, s: EncodeSettings): P
   if (refine && !values.quiet) {
     const m = await sharp(input).metadata().catch(() => ({ width: 0, height: 0 }));
     const iters = refine.iterations ?? 500;
-    const est = estimateRefineSeconds(model.weights, m.width ?? 0, m.height ?? 0, iters);
+    const est = await estimateRefineSeconds(model.weights, m.width ?? 0, m.height ?? 0, iters);
     ctx.err(`refine: ${refine.method}, ${iters} iterations; estimated ${formatDuration(est)} on this machine${target ? ' per probe' : ''}${refine.timeBudgetS ? ` (time budget ${formatDuration(refine.timeBudgetS)})` : ''}`);
   }
   const t0 = performance.now();

@@ -2,9 +2,10 @@
  * Chooses where the float transforms run: tfjs-node-gpu > ONNX Runtime (CPU) > tfjs-node >
  * wasm > cpu.
  *
- * ONNX Runtime runs only g_a, h_a and g_s (several times faster than single-threaded
- * tfjs-wasm); a tfjs backend is always initialised beside it for SGA+ refinement, which needs
- * gradients, and the wasm reference for exact decodes. The native tfjs bindings are
+ * ONNX Runtime runs g_a, h_a and g_s (several times faster than single-threaded tfjs-wasm)
+ * and SGA+ refinement (explicit gradient graphs, src/core/ort/refine-graphs.ts); a tfjs backend
+ * is always initialised beside it, for refinement should those graphs fail to load, and the
+ * wasm reference for exact decodes. The native tfjs bindings are
  * optionalDependencies (their install downloads libtensorflow, which not every machine can
  * reach), so they are probed with a dynamic import and a tiny op; any failure just moves on to
  * the next candidate and is recorded so the CLI can say why.
@@ -25,7 +26,7 @@ export type TransformEngine = 'tfjs' | 'ort';
 export interface BackendReport {
   /** The backend chosen: a tfjs backend, or 'ort' for ONNX Runtime. */
   name: BackendName;
-  /** The tfjs backend active beside it: everything when name is a tfjs backend; with ort, SGA+ refinement. */
+  /** The tfjs backend active beside it: everything when name is a tfjs backend; with ort, refinement's fallback. */
   tfjs: TfjsBackendName;
   /** Where g_a, h_a and g_s run (exact decodes still run g_s on the wasm reference). */
   transforms: TransformEngine;
@@ -100,7 +101,7 @@ export async function initBackend(request: BackendRequest = 'auto', options: Bac
     if (name === 'ort') {
       reason = await probeOrt();
       if (reason === null) {
-        // Beside ORT, the fastest tfjs backend that works runs refinement.
+        // Beside ORT, the fastest tfjs backend that works (refinement falls back to it).
         for (const t of ['tensorflow', 'wasm', 'cpu'] as const) {
           if ((await activateTfjs(t)) === null) {
             tfjsName = t;

@@ -59,14 +59,14 @@ export function transposedKernel(l: UpWeights): Float32Array {
   return w;
 }
 
-function conv(g: OnnxGraph, x: string, l: ConvWeights): string {
+export function conv(g: OnnxGraph, x: string, l: ConvWeights): string {
   const p = l.k >> 1; // symmetric, as PyTorch and the tfjs path pad
   const w = g.constant('w', [l.cout, l.cin, l.k, l.k], oihw(l.filter, l.k, l.cin, l.cout));
   const b = g.constant('b', [l.cout], l.bias);
   return g.node('Conv', [x, w, b], { kernel_shape: [l.k, l.k], strides: [l.stride, l.stride], pads: [p, p, p, p] });
 }
 
-function up(g: OnnxGraph, x: string, l: UpWeights, form: UpForm): string {
+export function up(g: OnnxGraph, x: string, l: UpWeights, form: UpForm): string {
   if (form === 'transpose') {
     const w = g.constant('wt', [l.cin, l.cout, 5, 5], transposedKernel(l));
     const b = g.constant('b', [l.cout], l.bias.subarray(0, l.cout));

@@ -4,15 +4,22 @@
  * rounding is relaxed with annealed Gumbel-softmax. The best iterate by the true (hard-rounded)
  * loss is kept, and the unrefined latents are a candidate, so refinement never makes a photo's
  * rate-distortion loss worse.
+ *
+ * One loop for every backend: the gradients come from a GradientSource (tfjs autograd, or the
+ * ONNX Runtime adjoint graph when ORT runs the transforms), and the latents are plain arrays
+ * updated by the same Adam (adam.ts), so noise, schedule and best-iterate logic are shared.
  */
-import * as tf from '@tensorflow/tfjs';
+import { activeTransformEngine } from '../backend';
 import { checkpoint } from '../cancel';
 import { SgaiError } from '../errors';
 import type { HyperpriorWeights } from '../model/weights';
-import { differentiableModel, type DifferentiableModel } from './differentiable';
+import { Adam } from './adam';
+import type { GradientSource, RefineEngine, RefineShape } from './gradient-source';
 import { NOISE_STREAM_Y, NOISE_STREAM_Z, gumbelNoise } from './noise';
+import { ortGradientSource } from './ort-gradients';
 import { METHODS, defaultParams, type ProbabilityParams, type RefineMethod } from './probabilities';
-import { classCount, relax } from './relax';
+import { classCount } from './relax';
+import { tfjsGradientSource } from './tfjs-gradients';
 import { SGA_PLUS_SCHEDULE, SGA_SCHEDULE, temperature, type TemperatureSchedule } from './schedule';
 
 export interface RefineOptions {
@@ -30,6 +37,8 @@ export interface RefineOptions {
   evalEvery?: number;
   signal?: AbortSignal;
   onProgress?: (p: RefineProgress) => void;
+  /** Where the gradients are computed: 'auto' (default) uses ONNX Runtime when it runs the transforms. */
+  engine?: RefineEngine | 'auto';
 }
 
 export interface RefineProgress {
@@ -62,6 +71,8 @@ export interface RefineResult {
   history: { iteration: number; loss: number; bpp: number; mse: number }[];
   trueHistory: TrueLoss[];
   seconds: number;
+  /** Where the gradients were computed. */
+  engine: RefineEngine;
 }
 
 /** The image being refined: HWC float32 in [0,1], its size a multiple of 64 (padded). */
@@ -82,50 +93,6 @@ function splitClasses(noise: Float32Array, K: number): Float32Array[] {
   return out;
 }
 
-const modelCache = new WeakMap<HyperpriorWeights, { backend: string; model: DifferentiableModel }>();
-function diffModel(w: HyperpriorWeights): DifferentiableModel {
-  const hit = modelCache.get(w);
-  if (hit && hit.backend === tf.getBackend()) return hit.model;
-  hit?.model.dispose();
-  const model = differentiableModel(w);
-  modelCache.set(w, { backend: tf.getBackend(), model });
-  return model;
-}
-
-interface LossParts {
-  loss: tf.Scalar;
-  bpp: tf.Scalar;
-  mse: tf.Scalar;
-}
-
-function rdLoss(m: DifferentiableModel, x: tf.Tensor4D, yHat: tf.Tensor4D, zHat: tf.Tensor4D, means: tf.Tensor4D, scales: tf.Tensor4D, lambda: number, ch: number, cw: number): LossParts {
-  let xHat = m.gs(yHat);
-  if (xHat.shape[1] !== ch || xHat.shape[2] !== cw) xHat = tf.slice(xHat, [0, 0, 0, 0], [1, ch, cw, 3]);
-  const xc = x.shape[1] !== ch || x.shape[2] !== cw ? tf.slice(x, [0, 0, 0, 0], [1, ch, cw, 3]) : x;
-  const mse = tf.mean(tf.squaredDifference(xc, xHat)) as tf.Scalar;
-  const bitsY = tf.neg(tf.sum(tf.log(m.yLikelihood(yHat, means, scales))));
-  const bitsZ = tf.neg(tf.sum(tf.log(m.zLikelihood(zHat))));
-  const bpp = tf.div(tf.add(bitsY, bitsZ), Math.LN2 * ch * cw) as tf.Scalar;
-  const loss = tf.add(tf.mul(mse, lambda * 255 * 255), bpp) as tf.Scalar;
-  return { loss, bpp, mse };
-}
-
-/** The loss with hard rounding, as the coder will write it. */
-function trueLoss(m: DifferentiableModel, x: tf.Tensor4D, y: tf.Tensor4D, z: tf.Tensor4D, lambda: number, ch: number, cw: number, iteration: number): TrueLoss {
-  const [loss, bpp, mse] = tf.tidy(() => {
-    const zHat = tf.add(tf.round(tf.sub(z, m.medians)), m.medians) as tf.Tensor4D;
-    const { scales, means } = m.hs(zHat);
-    const yHat = tf.add(tf.round(tf.sub(y, means)), means) as tf.Tensor4D;
-    const p = rdLoss(m, x, yHat, zHat, means, scales, lambda, ch, cw);
-    return [p.loss, p.bpp, p.mse];
-  }).map((t) => {
-    const v = t.dataSync()[0];
-    t.dispose();
-    return v;
-  });
-  return { iteration, loss, bpp, mse, psnr: -10 * Math.log10(mse) };
-}
-
 export async function refineLatents(
   w: HyperpriorWeights, target: RefineTarget, y0: Float32Array, z0: Float32Array, modelLambda: number, options: RefineOptions = {},
 ): Promise<RefineResult> {
@@ -144,81 +111,72 @@ export async function refineLatents(
   const { height: H, width: W } = target;
   const ch = target.cropHeight ?? H;
   const cw = target.cropWidth ?? W;
-  const yh = H / 16;
-  const yw = W / 16;
-  const zh = H / 64;
-  const zw = W / 64;
-  const m = diffModel(w);
+  const shape: RefineShape = { height: H, width: W, cropHeight: ch, cropWidth: cw, yh: H / 16, yw: W / 16, zh: H / 64, zw: W / 64, M: w.M, N: w.N };
   const start = performance.now();
-
-  const x = tf.tensor4d(target.x, [1, H, W, 3]);
-  // Inside tidy: tf.variable keeps its initial tensor alive otherwise (two leaked tensors a call).
-  const yVar = tf.tidy(() => tf.variable(tf.tensor4d(y0, [1, yh, yw, w.M]), true));
-  const zVar = tf.tidy(() => tf.variable(tf.tensor4d(z0, [1, zh, zw, w.N]), true));
-  const optimizer = tf.train.adam(lr, 0.9, 0.999, 1e-8);
+  const source = await gradientSource(w, target.x, shape, lambda, options.engine ?? 'auto');
+  const y = y0.slice();
+  const z = z0.slice();
+  const adam = new Adam([y.length, z.length], lr, 0.9, 0.999, 1e-8);
   const yNoise = new Float32Array(y0.length * K);
   const zNoise = new Float32Array(z0.length * K);
 
-  const initial = trueLoss(m, x, yVar, zVar, lambda, ch, cw, 0);
-  let best = initial;
+  const history: RefineResult['history'] = [];
+  const trueHistory: TrueLoss[] = [];
+  let best: TrueLoss | null = null;
   let bestY = y0.slice();
   let bestZ = z0.slice();
-  const history: RefineResult['history'] = [];
-  const trueHistory: TrueLoss[] = [initial];
   let done = 0;
-  const consider = (t: number) => {
-    const tl = trueLoss(m, x, yVar, zVar, lambda, ch, cw, t);
+  const consider = async (t: number) => {
+    const v = await source.hard(y, z);
+    const tl: TrueLoss = { iteration: t, ...v, psnr: -10 * Math.log10(v.mse) };
     trueHistory.push(tl);
-    if (tl.loss < best.loss) {
+    if (best === null || tl.loss < best.loss) {
       best = tl;
-      bestY = Float32Array.from(yVar.dataSync());
-      bestZ = Float32Array.from(zVar.dataSync());
+      bestY = y.slice();
+      bestZ = z.slice();
     }
   };
 
   try {
+    await consider(0);
     for (let t = 0; t < iterations; t++) {
       await checkpoint(options.signal, 'refinement cancelled');
       if (options.timeBudgetS !== undefined && (performance.now() - start) / 1000 > options.timeBudgetS) break;
       const tau = temperature(schedule, t);
       gumbelNoise(seed, NOISE_STREAM_Y, t, yNoise.length, yNoise);
       gumbelNoise(seed, NOISE_STREAM_Z, t, zNoise.length, zNoise);
-      const yClasses = splitClasses(yNoise, K);
-      const zClasses = splitClasses(zNoise, K);
-      let parts: [number, number, number] = [0, 0, 0];
-      tf.tidy(() => {
-        const gy = yClasses.map((c) => tf.tensor4d(c, [1, yh, yw, w.M]));
-        const gz = zClasses.map((c) => tf.tensor4d(c, [1, zh, zw, w.N]));
-        let bppT: tf.Scalar | null = null;
-        let mseT: tf.Scalar | null = null;
-        const lossT = optimizer.minimize(() => {
-          const zHat = tf.add(relax(tf.sub(zVar, m.medians), tau, method, params, gz), m.medians) as tf.Tensor4D;
-          const { scales, means } = m.hs(zHat);
-          const yHat = tf.add(relax(tf.sub(yVar, means), tau, method, params, gy), means) as tf.Tensor4D;
-          const p = rdLoss(m, x, yHat, zHat, means, scales, lambda, ch, cw);
-          bppT = tf.keep(p.bpp);
-          mseT = tf.keep(p.mse);
-          return p.loss;
-        }, true, [yVar, zVar]);
-        parts = [lossT!.dataSync()[0], bppT!.dataSync()[0], mseT!.dataSync()[0]];
-        tf.dispose([bppT!, mseT!]); // kept out of minimize's tape scope, so tidy would not free them
-      });
+      const step = await source.relaxed(y, z, { tau, method, params, yNoise: splitClasses(yNoise, K), zNoise: splitClasses(zNoise, K) });
+      adam.step([y, z], [step.dy, step.dz]);
       done = t + 1;
-      history.push({ iteration: t, loss: parts[0], bpp: parts[1], mse: parts[2] });
-      if (done % evalEvery === 0 && done < iterations) consider(done);
+      history.push({ iteration: t, loss: step.loss, bpp: step.bpp, mse: step.mse });
+      if (done % evalEvery === 0 && done < iterations) await consider(done);
       const elapsed = (performance.now() - start) / 1000;
       options.onProgress?.({
-        iteration: done, iterations, loss: parts[0], bpp: parts[1], psnr: -10 * Math.log10(parts[2]), temperature: tau,
+        iteration: done, iterations, loss: step.loss, bpp: step.bpp, psnr: -10 * Math.log10(step.mse), temperature: tau,
         etaS: (elapsed / done) * (iterations - done),
       });
     }
-    if (done > 0 && trueHistory[trueHistory.length - 1].iteration !== done) consider(done);
+    if (done > 0 && trueHistory[trueHistory.length - 1].iteration !== done) await consider(done);
   } finally {
-    tf.dispose([x, yVar, zVar]);
-    optimizer.dispose();
+    source.dispose();
   }
   return {
-    y: bestY, z: bestZ, method, lambda, iterations: done, best, initial, history, trueHistory,
-    seconds: (performance.now() - start) / 1000,
+    y: bestY, z: bestZ, method, lambda, iterations: done, best: best!, initial: trueHistory[0], history, trueHistory,
+    seconds: (performance.now() - start) / 1000, engine: source.engine,
   };
+}
+
+/**
+ * ONNX Runtime when asked for, or (auto) when it runs the transforms and its graphs load; tfjs
+ * otherwise. An explicit 'ort' request fails loudly instead of falling back.
+ */
+async function gradientSource(w: HyperpriorWeights, x: Float32Array, s: RefineShape, lambda: number, engine: RefineEngine | 'auto'): Promise<GradientSource> {
+  if (engine === 'ort' || (engine === 'auto' && activeTransformEngine() === 'ort')) {
+    try {
+      return await ortGradientSource(w, x, s, lambda);
+    } catch (e) {
+      if (engine === 'ort') throw new SgaiError('INVALID_ARGUMENT', `SGA+ on ONNX Runtime is unavailable: ${(e as Error).message.split('\n')[0]}`, { cause: e });
+    }
+  }
+  return tfjsGradientSource(w, x, s, lambda);
 }

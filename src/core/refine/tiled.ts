@@ -9,6 +9,7 @@ import { throwIfCancelled } from '../cancel';
 import { rasterToFloatRegion, type RasterImage } from '../image/raster';
 import type { LatentGrid } from '../latent-grid';
 import type { HyperpriorWeights } from '../model/weights';
+import type { RefineEngine } from './gradient-source';
 import { refineLatents, type RefineOptions, type RefineResult, type TrueLoss } from './refine';
 
 /** Photos whose padded size fits in this square are refined in one piece. */
@@ -37,6 +38,7 @@ export async function refineImage(
   const start = performance.now();
   const sum = { initial: { bpp: 0, mse: 0 }, best: { bpp: 0, mse: 0 } };
   let done = Infinity;
+  let engine: RefineEngine = 'tfjs';
   for (let t = 0; t < count; t++) {
     throwIfCancelled(options.signal, 'refinement cancelled');
     const x0 = (t % tilesX) * REFINE_TILE;
@@ -77,6 +79,7 @@ export async function refineImage(
     sum.best.bpp += r.best.bpp * own;
     sum.best.mse += r.best.mse * own;
     done = Math.min(done, r.iterations);
+    engine = r.engine;
   }
   const px = image.width * image.height;
   const lambda = options.lambda ?? modelLambda;
@@ -88,6 +91,6 @@ export async function refineImage(
   return {
     y, z, method: options.method ?? 'ssl', lambda, iterations: done === Infinity ? 0 : done,
     initial: agg(sum.initial, 0), best: agg(sum.best, done), history: [], trueHistory: [],
-    seconds: (performance.now() - start) / 1000,
+    seconds: (performance.now() - start) / 1000, engine,
   };
 }
