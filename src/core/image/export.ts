@@ -176,12 +176,23 @@ export async function makePreview(
             .resize(width, height, { fit: 'fill' })
             .raw()
             .toBuffer();
-    for (const quality of qualities) {
-      const webp = await sharp(small, { raw: { width, height, channels: 3 } }).webp({ quality }).toBuffer();
+    // The highest listed quality that fits, by bisection: WebP's size falls with quality, so this
+    // finds what a scan from the top would, in 3-4 encodes instead of up to 8 (a preview was a
+    // third of a fast encode's time).
+    const webpAt = (quality: number) => sharp(small, { raw: { width, height, channels: 3 } }).webp({ quality }).toBuffer();
+    let [lo, hi] = [0, qualities.length - 1];
+    let fit: Buffer | null = null;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      const webp = await webpAt(qualities[mid]);
       if (webp.length <= maxBytes) {
-        return { width, height, mime: 'image/webp', data: new Uint8Array(webp.buffer, webp.byteOffset, webp.byteLength) };
+        fit = webp;
+        hi = mid - 1;
+      } else {
+        lo = mid + 1;
       }
     }
+    if (fit) return { width, height, mime: 'image/webp', data: new Uint8Array(fit.buffer, fit.byteOffset, fit.byteLength) };
     if (side <= 8) {
       throw new SgaiError('INVALID_ARGUMENT', `Cannot make a WebP preview of at most ${maxBytes} bytes; allow more bytes.`);
     }
