@@ -11,7 +11,7 @@ import { describe, expect, it } from 'vitest';
 import { analyse, hyperAnalyse, latentGrid, readImage, resolveModel } from '../src/core';
 import { floatToRaster, rasterToFloatRegion } from '../src/core/image/raster';
 import { conv64Wasm, conv64WasmAvailable } from '../src/core/model/conv64-wasm';
-import { conv64, hyperSynthesis } from '../src/core/model/hyper-synthesis';
+import { conv64, hyperSynthesis, setHyperKernel } from '../src/core/model/hyper-synthesis';
 import { decodeZHat, encodeLatents } from '../src/core/pipeline/latent-coding';
 import { buildConv64Module, GENERATED } from '../scripts/build-wasm';
 import { readFileSync } from 'node:fs';
@@ -76,7 +76,13 @@ describe('the WebAssembly h_s kernel', () => {
     const y = await analyse(w, crop, g);
     const z = hyperAnalyse(w, y, g);
     const zHat = decodeZHat(w, encodeLatents(w, y, z, g).zStream, g);
-    const js = hyperSynthesis(w.hS, zHat, g.zh, g.zw, w.N, conv64);
+    setHyperKernel('js');
+    let js: ReturnType<typeof hyperSynthesis>;
+    try {
+      js = hyperSynthesis(w.hS, zHat, g.zh, g.zw, w.N);
+    } finally {
+      setHyperKernel('wasm');
+    }
     const fast = hyperSynthesis(w.hS, zHat, g.zh, g.zw, w.N);
     expect(fast.height).toBe(js.height);
     expect(sameBits(js.data, fast.data)).toBe(0);

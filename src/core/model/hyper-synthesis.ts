@@ -79,7 +79,7 @@ export function conv64(x: Float64Array, h: number, w: number, cin: number, cout:
 
 export type HyperKernel = 'wasm' | 'js';
 let kernelChoice: HyperKernel = 'wasm';
-/** Which implementation h_s uses (same bits either way): benchmarks time the JS one as the baseline. */
+/** Which implementation h_s uses (same bits either way): benchmarks time the JS one as the baseline, tests compare them. */
 export function setHyperKernel(k: HyperKernel): void {
   kernelChoice = k;
 }
@@ -106,13 +106,8 @@ function leaky64(x: Float64Array): void {
   for (let i = 0; i < x.length; i++) if (x[i] < 0) x[i] *= 0.01;
 }
 
-export type Conv64 = typeof conv64;
-
-/**
- * Run h_s on a z map (HWC, float64). Returns the raw 2M-channel output at 4x resolution. `conv`
- * picks the implementation (tests compare the two; both give the same bits).
- */
-export function hyperSynthesis(layers: Layer[], z: Float64Array, h: number, w: number, n: number, conv: Conv64 = conv64Fastest): { data: Float64Array; height: number; width: number; channels: number } {
+/** Run h_s on a z map (HWC, float64). Returns the raw 2M-channel output at 4x resolution. */
+export function hyperSynthesis(layers: Layer[], z: Float64Array, h: number, w: number, n: number): { data: Float64Array; height: number; width: number; channels: number } {
   let x = z;
   let [hh, ww, cc] = [h, w, n];
   for (const layer of layers) {
@@ -120,11 +115,11 @@ export function hyperSynthesis(layers: Layer[], z: Float64Array, h: number, w: n
       leaky64(x);
     } else if (layer.kind === 'conv') {
       const { filter, bias } = f64Of(layer);
-      x = conv(x, hh, ww, cc, layer.cout, layer.k, filter, bias);
+      x = conv64Fastest(x, hh, ww, cc, layer.cout, layer.k, filter, bias);
       cc = layer.cout;
     } else if (layer.kind === 'up') {
       const { filter, bias } = f64Of(layer);
-      const phases = conv(x, hh, ww, cc, 4 * layer.cout, 3, filter, bias);
+      const phases = conv64Fastest(x, hh, ww, cc, 4 * layer.cout, 3, filter, bias);
       x = depthToSpace64(phases, hh, ww, layer.cout);
       hh *= 2;
       ww *= 2;

@@ -6,7 +6,7 @@
  * as slow on wasm as conv2dTranspose. Weights are constants: no filter gradients are computed.
  */
 import * as tf from '@tensorflow/tfjs';
-import type { FactorizedParams } from '../entropy/factorized';
+import { type FactorizedParams, medians as factorizedMedians } from '../entropy/factorized';
 import { depthToSpace2 } from '../model/network';
 import type { GdnWeights, HyperpriorWeights, Layer } from '../model/weights';
 
@@ -160,7 +160,7 @@ interface FactorizedConsts {
 function factorizedConsts(p: FactorizedParams): FactorizedConsts {
   const C = p.channels;
   const f = p.filters;
-  const out: FactorizedConsts = { matrices: [], biases: [], factors: [], medians: tf.tensor1d(Float32Array.from({ length: C }, (_, c) => p.quantiles[c * 3 + 1])) };
+  const out: FactorizedConsts = { matrices: [], biases: [], factors: [], medians: tf.tensor1d(Float32Array.from(factorizedMedians(p))) };
   for (let i = 0; i < f.length - 1; i++) {
     out.matrices.push(tf.tidy(() => tf.softplus(tf.tensor3d(Float32Array.from(p.matrices[i]), [C, f[i + 1], f[i]])) as tf.Tensor3D));
     out.biases.push(tf.tensor3d(Float32Array.from(p.biases[i]), [C, f[i + 1], 1]));

@@ -5,19 +5,15 @@
  * relaxations is an elementwise product here. Sessions are cached per model and process.
  */
 import type * as Ort from 'onnxruntime-node';
+import { medians as factorizedMedians } from '../entropy/factorized';
 import type { HyperpriorWeights } from '../model/weights';
+import { roundHalfEven } from '../pipeline/latent-coding';
 import { DEFAULT_REFINE_FORM, MEANS_IN, MEANS_OUT, REFINE_IN, REFINE_OUT, meansModel, refineLossModel, type RefineGraphForm } from '../ort/refine-graphs';
 import { cachedSession, loadOrt } from '../ort/runtime';
 import type { GradientSource, LossValues, RefineShape, Relaxation } from './gradient-source';
 import { relaxWithSlope } from './relax-arrays';
 
 const f32 = Math.fround;
-
-/** Round half to even, as tf.round and torch.round do. */
-function roundHalfEven(v: number): number {
-  const r = Math.round(v);
-  return r - v === 0.5 && r % 2 !== 0 ? r - 1 : r;
-}
 
 /** offset + round(v - offset) in float32, offset per element or per channel (last axis). */
 function hardRound(v: Float32Array, offset: Float32Array): Float32Array {
@@ -44,7 +40,7 @@ export async function ortGradientSource(w: HyperpriorWeights, x: Float32Array, s
     cachedSession(w, `refine/grad/${form.up}/${form.adjoint}`, () => refineLossModel(w, true, form)),
     cachedSession(w, `refine/loss/${form.up}`, () => refineLossModel(w, false, form)),
   ]);
-  const medians = Float32Array.from({ length: w.N }, (_, c) => w.factorized.quantiles[c * 3 + 1]);
+  const medians = Float32Array.from(factorizedMedians(w.factorized));
   const yShape = [1, s.yh, s.yw, s.M];
   const zShape = [1, s.zh, s.zw, s.N];
   const t = (data: Float32Array, dims: number[]) => new ort.Tensor('float32', data, dims);

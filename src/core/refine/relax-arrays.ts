@@ -6,6 +6,7 @@
  * for this, a quarter of an ORT step on wasm; one pass in JavaScript costs a few milliseconds.
  * test/refine-ort.test.ts checks value and slope against tfjs autograd for every method.
  */
+import { roundHalfEven } from '../pipeline/latent-coding';
 import { isThreeClass, type ProbabilityParams, type RefineMethod, type ThreeClassMethod, type TwoClassMethod } from './probabilities';
 
 const f32 = Math.fround;
@@ -22,12 +23,6 @@ function sigmoid(x: number): number {
 
 function softplus(x: number): number {
   return x > 0 ? x + Math.log1p(Math.exp(-x)) : Math.log1p(Math.exp(x));
-}
-
-/** Round half to even, as tf.round. */
-function roundHalfEven(v: number): number {
-  const r = Math.round(v);
-  return r - v === 0.5 && r % 2 !== 0 ? r - 1 : r;
 }
 
 /** log q(d) of a two-class method and its derivative (0 where a clip is active). d is already clipped to [0, 1-1e-5]. */
