@@ -48,6 +48,9 @@ describe('sgai app --browser in Chromium', () => {
     if (!(await input.isVisible())) await page.getByTestId('folder-add').click();
     await input.fill(path);
     await page.getByTestId('add-button').click();
+    // The side panel belongs to the new folder only once the add has answered; edits made before
+    // that would go to the previously selected folder's panel.
+    await expect.poll(() => page.getByTestId('output-panel').getAttribute('data-folder-path'), { timeout: 30_000 }).toBe(path);
   }
 
   async function chooseOutput(out: string, preset: 'small' | 'balanced' | 'high') {
