@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { analyse, hyperAnalyse, latentGrid, readImage, resolveModel } from '../src/core';
 import { floatToRaster, rasterToFloatRegion } from '../src/core/image/raster';
-import { conv64Wasm, conv64WasmAvailable } from '../src/core/model/conv64-wasm';
+import { conv64Wasm, conv64WasmAvailable, tapMasks } from '../src/core/model/conv64-wasm';
 import { conv64, hyperSynthesis, setHyperKernel } from '../src/core/model/hyper-synthesis';
 import { decodeZHat, encodeLatents } from '../src/core/pipeline/latent-coding';
 import { buildConv64Module, GENERATED } from '../scripts/build-wasm';
@@ -61,10 +61,32 @@ describe('the WebAssembly h_s kernel', () => {
     });
   }
 
+  // Transposed convolutions run as phase convolutions whose filters are zero at some taps for
+  // whole channel blocks: the kernel skips those taps and must still give conv64's bits.
+  const phased: [h: number, w: number, cin: number, cout: number, k: number][] = [[6, 11, 64, 384, 3], [9, 13, 12, 20, 3], [7, 9, 8, 12, 5]];
+  for (const [h, w, cin, cout, k] of phased) {
+    it(`${h}x${w}, ${cin} -> ${cout}, ${k}x${k} with taps zero per channel block: skipped, bit-identical to conv64`, () => {
+      const x = values(h * w * cin, h + w);
+      const f = values(k * k * cin * cout, cin * 3 + cout);
+      // Block cb (4 channels) has no weight at taps t where (t + cb) % 3 == 0; one block none at all.
+      for (let t = 0; t < k * k; t++)
+        for (let ci = 0; ci < cin; ci++)
+          for (let c = 0; c < cout; c++) if ((t + (c >> 2)) % 3 === 0 || c >> 2 === 1) f[(t * cin + ci) * cout + c] = 0;
+      const b = values(cout, 5);
+      const masks = tapMasks(f, k, cin, cout);
+      expect(masks[0]).not.toBe((1 << (k * k)) - 1); // taps really are skipped
+      expect(masks[1]).toBe(0);
+      const fast = conv64Wasm(x, h, w, cin, cout, k, f, b);
+      expect(fast).not.toBeNull();
+      expect(sameBits(conv64(x, h, w, cin, cout, k, f, b), fast!)).toBe(0);
+    });
+  }
+
   it('declines shapes it does not take, so the JS path runs', () => {
     const x = values(3 * 3 * 6, 1);
     expect(conv64Wasm(x, 3, 3, 6, 4, 3, values(9 * 6 * 4, 2), values(4, 3))).toBeNull(); // cin % 4
     expect(conv64Wasm(values(36, 1), 3, 3, 4, 6, 3, values(9 * 4 * 6, 2), values(6, 3))).toBeNull(); // cout % 4
+    expect(conv64Wasm(values(4 * 49 * 4, 1).subarray(0, 4), 1, 1, 4, 4, 7, values(49 * 4 * 4, 2), values(4, 3))).toBeNull(); // 7x7: more taps than mask bits
   });
 
   it('the default model on a real photo: whole h_s output bit-identical to the JS path', async () => {

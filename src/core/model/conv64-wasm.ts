@@ -11,7 +11,7 @@ import { CONV64_WASM_BASE64 } from './conv64-kernel.generated';
 
 interface Kernel {
   memory: WebAssembly.Memory;
-  conv: (x: number, h: number, w: number, cin: number, cout: number, k: number, f: number, b: number, out: number) => void;
+  conv: (x: number, h: number, w: number, cin: number, cout: number, k: number, f: number, b: number, m: number, out: number) => void;
 }
 
 let kernel: Kernel | null | undefined;
@@ -58,6 +58,31 @@ export function packFilter(filter: Float64Array, k: number, cin: number, cout: n
   packed.set(filter, hit);
   return hit;
 }
+
+/**
+ * Per block of 2Q output channels, a bit per tap (ky*k+kx): set where some input channel has a
+ * nonzero weight. The kernel skips the others (the empty phases of a transposed convolution).
+ */
+const masks = new WeakMap<Float64Array, Int32Array>();
+export function tapMasks(filter: Float64Array, k: number, cin: number, cout: number, Q = KERNEL_SHAPE.Q): Int32Array {
+  let hit = masks.get(filter);
+  if (hit) return hit;
+  const lanes = 2 * Q;
+  hit = new Int32Array(cout / lanes);
+  for (let cb = 0; cb < cout; cb += lanes)
+    for (let t = 0; t < k * k; t++)
+      for (let ci = 0; ci < cin; ci++) {
+        const src = (t * cin + ci) * cout + cb;
+        let any = false;
+        for (let j = 0; j < lanes; j++) if (filter[src + j] !== 0) any = true;
+        if (any) {
+          hit[cb / lanes] |= 1 << t;
+          break;
+        }
+      }
+  masks.set(filter, hit);
+  return hit;
+}
 const align16 = (n: number) => (n + 15) & ~15;
 
 /**
@@ -65,12 +90,14 @@ const align16 = (n: number) => (n + 15) & ~15;
  * or null when the kernel does not apply and the JS path must run.
  */
 export function conv64Wasm(x: Float64Array, h: number, w: number, cin: number, cout: number, k: number, filter: Float64Array, bias: Float64Array): Float64Array | null {
-  if (cin % 4 !== 0 || cout % (2 * KERNEL_SHAPE.Q) !== 0 || k % 2 !== 1) return null;
+  if (cin % 4 !== 0 || cout % (2 * KERNEL_SHAPE.Q) !== 0 || k % 2 !== 1 || k * k > 32) return null;
   const kern = load();
   if (!kern) return null;
   const fOff = 0;
   const bOff = align16(fOff + filter.byteLength);
-  const xOff = align16(bOff + bias.byteLength);
+  const mask = tapMasks(filter, k, cin, cout);
+  const mOff = align16(bOff + bias.byteLength);
+  const xOff = align16(mOff + mask.byteLength);
   const outOff = align16(xOff + x.byteLength);
   const end = outOff + h * w * cout * 8;
   // i32 addressing inside the module: stay well below 2 GiB (callers work in bands).
@@ -80,7 +107,8 @@ export function conv64Wasm(x: Float64Array, h: number, w: number, cin: number, c
   const heap = new Float64Array(kern.memory.buffer);
   heap.set(packFilter(filter, k, cin, cout), fOff / 8);
   heap.set(bias, bOff / 8);
+  new Int32Array(kern.memory.buffer).set(mask, mOff / 4);
   heap.set(x, xOff / 8);
-  kern.conv(xOff, h, w, cin, cout, k, fOff, bOff, outOff);
+  kern.conv(xOff, h, w, cin, cout, k, fOff, bOff, mOff, outOff);
   return new Float64Array(kern.memory.buffer, outOff, h * w * cout).slice();
 }
