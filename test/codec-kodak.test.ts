@@ -37,7 +37,7 @@ describe('Kodak round trip through the CLI', () => {
       // encodeFile records the source's hash and size (format 1.1's srci chunk).
       const bytes = readFileSync(src);
       const source = { sha256: createHash('sha256').update(bytes).digest('hex'), bytes: bytes.length };
-      const r = await encode(original, { model, keepLatents: true, metadata: meta, source });
+      const r = await encode(original, { model, keepLatents: true, metadata: meta, source, idealBits: true });
       const fileBytes = readFileSync(sgai);
       expect(Buffer.compare(Buffer.from(r.bytes), fileBytes)).toBe(0);
 
@@ -46,7 +46,8 @@ describe('Kodak round trip through the CLI', () => {
       expect(decoded.width).toBe(original.width);
       expect(Buffer.compare(Buffer.from(decoded.data as Uint8Array), Buffer.from(expected.data as Uint8Array))).toBe(0);
 
-      const s = r.stats;
+      const s = { ...r.stats, idealStreamBytes: r.stats.idealStreamBytes! };
+      expect(s.idealStreamBytes).toBeGreaterThan(0);
       expect(Math.abs(s.streamBytes - s.idealStreamBytes)).toBeLessThanOrEqual(0.01 * s.idealStreamBytes + 64);
       expect(s.bytes).toBe(s.streamBytes + s.overheadBytes);
       rows.push(`kodim${String(i).padStart(2, '0')} ${s.bytes} B ${s.bpp.toFixed(3)} bpp, streams ${s.streamBytes} vs ideal ${s.idealStreamBytes.toFixed(0)} B, overhead ${s.overheadBytes} B, PSNR ${psnr(original, decoded).toFixed(2)} dB`);

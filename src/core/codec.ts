@@ -64,6 +64,12 @@ export interface EncodeOptions extends ModelChoice {
    * (stats.psnr): what a decode of the written file must reproduce exactly (batch --verify).
    */
   measure?: boolean;
+  /**
+   * Also sum the model's ideal code length of the coded latents (stats.idealStreamBytes): a
+   * diagnostic of the entropy coder's overhead, off by default (a likelihood per latent costs
+   * about a tenth of the entropy coding).
+   */
+  idealBits?: boolean;
 }
 
 export interface EncodeStats {
@@ -71,8 +77,8 @@ export interface EncodeStats {
   height: number;
   bytes: number;
   bpp: number;
-  /** Sum of -log2 likelihoods of the coded latents, in bytes. */
-  idealStreamBytes: number;
+  /** Sum of -log2 likelihoods of the coded latents, in bytes (only with EncodeOptions.idealBits). */
+  idealStreamBytes?: number;
   streamBytes: number;
   /** Everything that is not z/y stream payload: signature, chunk framing, header, metadata, preview. */
   overheadBytes: number;
@@ -131,7 +137,7 @@ export async function encode(image: RasterImage, options: EncodeOptions = {}): P
     y = refinement.y;
     z = refinement.z;
   }
-  const lat = encodeLatents(w, y, z, g, options.onProgress, options.signal);
+  const lat = encodeLatents(w, y, z, g, options.onProgress, options.signal, options.idealBits);
   const streamBytes = lat.zStream.length + lat.yStreams.reduce((a, s) => a + s.length, 0);
   const meta = options.metadata ?? {};
   const file: SgaiFile = {
@@ -163,7 +169,7 @@ export async function encode(image: RasterImage, options: EncodeOptions = {}): P
     height: image.height,
     bytes: bytes.length,
     bpp: (bytes.length * 8) / (image.width * image.height),
-    idealStreamBytes: (lat.idealBits.y + lat.idealBits.z) / 8,
+    idealStreamBytes: lat.idealBits && (lat.idealBits.y + lat.idealBits.z) / 8,
     streamBytes,
     overheadBytes: bytes.length - streamBytes,
     breakdown,

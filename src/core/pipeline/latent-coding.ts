@@ -91,10 +91,10 @@ export interface EncodedLatents {
   yStreams: Uint8Array[];
   /** Quantized latents as decoded (HWC float32), for verification and synthesis. */
   yHat: Float32Array;
-  /** Ideal code length (sum of -log2 likelihoods under the model), in bits. */
-  idealBits: { y: number; z: number };
-  /** What the quantized coder tables spend on the same symbols (diagnostics: table vs model). */
-  tableBits: { y: number; z: number };
+  /** Ideal code length (sum of -log2 likelihoods under the model), in bits; only when asked for. */
+  idealBits?: { y: number; z: number };
+  /** What the quantized coder tables spend on the same symbols (diagnostics: table vs model); only when asked for. */
+  tableBits?: { y: number; z: number };
 }
 
 /** z^ (HWC float64) from coded symbols: symbols + median. */
@@ -106,7 +106,7 @@ function zHatFromSymbols(sym: Int32Array, g: LatentGrid, n: number, med: Float64
 }
 
 export function encodeLatents(
-  w: HyperpriorWeights, y: Float32Array, z: Float32Array, g: LatentGrid, onProgress?: Progress, signal?: AbortSignal,
+  w: HyperpriorWeights, y: Float32Array, z: Float32Array, g: LatentGrid, onProgress?: Progress, signal?: AbortSignal, diagnostics = false,
 ): EncodedLatents {
   const { N, M } = w;
   const tables = tablesOf(w);
@@ -115,11 +115,11 @@ export function encodeLatents(
   for (let c = 0; c < N; c++) for (let p = 0; p < plane; p++) zSym[c * plane + p] = roundHalfEven(z[p * N + c] - tables.zMedians[c]);
   const zIdx = zIndexes(g, N);
   const zStream = ransEncode(zSym, zIdx, tables.z);
-  const zTableBits = idealCodeLengthBits(zSym, zIdx, tables.z);
+  const zTableBits = diagnostics ? idealCodeLengthBits(zSym, zIdx, tables.z) : 0;
   let yTableBits = 0;
   const zHat = zHatFromSymbols(zSym, g, N, tables.zMedians);
   let zBits = 0;
-  for (let c = 0; c < N; c++) for (let p = 0; p < plane; p++) zBits -= Math.log2(factorizedLikelihood(w.factorized, c, zHat[p * N + c]));
+  if (diagnostics) for (let c = 0; c < N; c++) for (let p = 0; p < plane; p++) zBits -= Math.log2(factorizedLikelihood(w.factorized, c, zHat[p * N + c]));
 
   const yHat = new Float32Array(y.length);
   const yStreams: Uint8Array[] = [];
@@ -145,13 +145,13 @@ export function encodeLatents(
           sym[k] = s;
           idx[k] = scaleIndex(hyper.scales[local], SCALE_TABLE);
           yHat[global] = s + mu;
-          yBits -= Math.log2(gaussianLikelihood(s, hyper.scales[local]));
+          if (diagnostics) yBits -= Math.log2(gaussianLikelihood(s, hyper.scales[local]));
         }
     yStreams.push(ransEncode(sym, idx, yTable()));
-    yTableBits += idealCodeLengthBits(sym, idx, yTable());
+    if (diagnostics) yTableBits += idealCodeLengthBits(sym, idx, yTable());
     onProgress?.('entropy', t + 1, total);
   }
-  return { zStream, yStreams, yHat, idealBits: { y: yBits, z: zBits }, tableBits: { y: yTableBits, z: zTableBits } };
+  return { zStream, yStreams, yHat, ...(diagnostics && { idealBits: { y: yBits, z: zBits }, tableBits: { y: yTableBits, z: zTableBits } }) };
 }
 
 /**
