@@ -202,6 +202,26 @@ describe('Exports', () => {
     expect(readdirSync(folder).sort()).toEqual(['plain (2).png', 'plain (3).png', 'plain.png']);
   });
 
+  it('a folder that does not exist yet is made, parents too; a damaged file makes none; a file in the way fails with IO', async () => {
+    const folder = join(dir, 'out', 'new', 'Trip 2024');
+    const r = await run([plain], { folder });
+    expect(r.final.state).toBe('done');
+    expect(readdirSync(folder)).toEqual(['plain.png']);
+    const untouched = join(dir, 'out', 'never-made');
+    const bad = await run([corrupt], { folder: untouched });
+    expect(bad.final.state).toBe('failed');
+    expect(() => readdirSync(untouched)).toThrow(/ENOENT/);
+    const blocker = join(outDir('blocked'), 'not-a-folder');
+    writeFileSync(blocker, 'a file');
+    const blocked = await run([plain], { folder: blocker });
+    expect(blocked.final.state).toBe('failed');
+    expect(blocked.final.failed[0].code).toBe('IO');
+    expect(blocked.final.failed[0].message).toMatch(/not-a-folder.*is a file, not a folder/);
+    const below = await run([plain], { folder: join(blocker, 'sub') });
+    expect(below.final.failed[0]).toMatchObject({ code: 'IO', message: expect.stringMatching(/part of the path is a file/) });
+    expect(readFileSync(blocker, 'utf8')).toBe('a file');
+  });
+
   it('a damaged file and a file of a missing model fail alone with their codes; the rest is written', async () => {
     const folder = outDir('mixed');
     const r = await run([corrupt, plain, unknownModel, truncated, join(dir, 'sgai', 'gone.sgai')], { folder });

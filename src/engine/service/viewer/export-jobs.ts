@@ -6,7 +6,7 @@
  * (never replacing a file); a file that fails is listed with its error and the export goes on; a
  * cancel stops the running decode or write (nothing partial is left) and starts nothing more.
  */
-import { readFile, stat } from 'node:fs/promises';
+import { mkdir, readFile, stat } from 'node:fs/promises';
 import sharp from 'sharp';
 import { decodeSgai, preflightOutput, SgaiError, writeImageFile, type RasterImage } from '../../../core';
 import { applyMetadataPolicy } from '../../../core/image/metadata-policy';
@@ -45,6 +45,20 @@ async function readSgai(path: string): Promise<Uint8Array> {
     const why = code === 'ENOENT' ? 'the file does not exist' : code === 'EACCES' || code === 'EPERM' ? 'permission denied' : code === 'EISDIR' ? 'it is a folder' : (e as Error).message;
     throw new SgaiError('INPUT_UNREADABLE', `Cannot open "${path}": ${why}.`, { cause: e });
   }
+}
+
+/** The export folder is a folder (after the attempt to make it), or an error that says what is in the way. */
+async function assertFolder(folder: string): Promise<void> {
+  let why: string | null = null;
+  try {
+    if (!(await stat(folder)).isDirectory()) why = 'it is a file, not a folder';
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    why = code === 'ENOTDIR' ? 'a part of the path is a file, not a folder'
+      : code === 'ENOENT' ? 'it does not exist and could not be made'
+      : code === 'EACCES' || code === 'EPERM' ? 'permission denied' : (e as Error).message;
+  }
+  if (why) throw new SgaiError('IO', `Cannot export into "${folder}": ${why}. Choose another folder.`);
 }
 
 /** Shrinks to the export's long edge (lanczos3), keeping the bit depth. */
@@ -163,6 +177,10 @@ export class Exports {
     const parsed = decodeSgai(await readSgai(file));
     const format = settings.format;
     const bitDepth: 8 | 16 = format === 'png' ? settings.bitDepth : 8;
+    // A folder typed for the export (or one removed since it was picked) is made, parents too, as
+    // export dialogs do; one that cannot be made is explained by the check below.
+    await mkdir(settings.folder, { recursive: true }).catch(() => undefined);
+    await assertFolder(settings.folder);
     // The name is chosen and the folder checked before the decode: a read-only folder fails in a moment.
     const path = await uniqueExportPath(settings.folder, exportStem(file), exportExtension(format));
     const target = await preflightOutput(path, { force: false, inputs: [file] });
