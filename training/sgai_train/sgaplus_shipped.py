@@ -13,13 +13,16 @@ same batched refiner, same schedules, same learning rate). The refined curve
 at each budget is compared with the unrefined curve (t = 0) by BD-rate and
 BD-PSNR. Rate is estimated from the likelihoods, PSNR on clipped 8-bit
 reconstructions. Results are cached per (model, image) under
-training/runs/sgaplus-shipped, so a run resumes.
+training/runs/sgaplus-shipped with the weights' SHA-256, so a run resumes, and
+a rate point whose weights were replaced since is measured again (a record
+without a hash counts as stale).
 """
 
 from __future__ import annotations
 
 import argparse
 import glob
+import hashlib
 import json
 import os
 import time
@@ -54,6 +57,19 @@ def shipped() -> List[Tuple[float, str, str]]:
     return sorted(out)
 
 
+def weights_sha256(path: str) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def cached(path: str, sha: str) -> bool:
+    """A record of these exact weights exists (one of other weights, or of unknown ones, is stale)."""
+    return os.path.exists(path) and _read_json(path).get("weightsSha256") == sha
+
+
 def centre_crop(name: str, size: int) -> Tensor:
     """[1, 3, size, size] in [0, 1], 8-bit, from the middle of the full-size photo."""
     im = Image.open(os.path.join(KODAK, name)).convert("RGB")
@@ -66,7 +82,8 @@ def centre_crop(name: str, size: int) -> Tensor:
 def cmd_run(a) -> None:
     images = a.images.split(",")
     for lmbda, mid, path in shipped():
-        todo = [im for im in images if not os.path.exists(os.path.join(a.out, mid, im.replace(".png", ".json")))]
+        sha = weights_sha256(path)
+        todo = [im for im in images if not cached(os.path.join(a.out, mid, im.replace(".png", ".json")), sha)]
         if not todo:
             print(f"{mid}: cached", flush=True)
             continue
@@ -76,7 +93,7 @@ def cmd_run(a) -> None:
         hist, sec = run_batch(br, 0, a.iters, progress=f"{mid} B={len(todo)}")
         for im, h in zip(todo, hist):
             _write_json(os.path.join(a.out, mid, im.replace(".png", ".json")), {
-                "model": mid, "lambda": lmbda, "method": METHOD, "image": im, "crop": [a.size, a.size],
+                "model": mid, "weightsSha256": sha, "lambda": lmbda, "method": METHOD, "image": im, "crop": [a.size, a.size],
                 "iters": a.iters, "lr": R.LR, "seed": 0, "torch": torch.__version__, "threads": torch.get_num_threads(),
                 "batch_seconds": round(sec, 2), "batch_size": len(todo), "rate": "estimated from likelihoods (no bitstream)",
                 "snapshots": {str(B): snapshot(h, B) for B in (0,) + BUDGETS if B <= a.iters}, "history": h,
@@ -97,10 +114,16 @@ def curve(recs_by_model: Dict[str, List[Dict]], budget: int) -> List[Tuple[float
 def cmd_report(a) -> None:
     images = a.images.split(",")
     recs: Dict[str, List[Dict]] = {}
-    for _, mid, _ in shipped():
+    stale = []
+    for _, mid, path in shipped():
+        sha = weights_sha256(path)
         files = [os.path.join(a.out, mid, im.replace(".png", ".json")) for im in images]
-        if all(os.path.exists(f) for f in files):
+        if all(cached(f, sha) for f in files):
             recs[mid] = [_read_json(f) for f in files]
+        else:
+            stale.append(mid)
+    if stale:
+        raise SystemExit(f"not measured with the shipped weights: {', '.join(stale)}; run `sgaplus_shipped run` first")
     if len(recs) < 2:
         raise SystemExit("need at least two refined rate points: run `sgaplus_shipped run` first")
     base = curve(recs, 0)
@@ -112,7 +135,7 @@ def cmd_report(a) -> None:
         rows.append({"budget": B, "bdRate": bd_rate(base, test), "bdPsnr": bd_psnr(base, test), "overlap": ov,
                      "meanLossReduction": float(loss_gain), "curve": test})
     seconds = {mid: rs[0]["batch_seconds"] / (rs[0]["batch_size"] * rs[0]["iters"]) for mid, rs in recs.items()}
-    summary = {"models": list(recs), "images": images, "crop": recs[next(iter(recs))][0]["crop"], "method": METHOD,
+    summary = {"models": list(recs), "weights": {mid: rs[0]["weightsSha256"] for mid, rs in recs.items()}, "images": images, "crop": recs[next(iter(recs))][0]["crop"], "method": METHOD,
                "unrefined": base, "budgets": rows, "secondsPerIterationPerImage": seconds}
     _write_json(os.path.join(a.out, "summary.json"), summary)
     print(f"| budget (it.) | BD-rate vs unrefined | BD-PSNR | mean true-loss reduction |")
