@@ -165,6 +165,22 @@ def _exported_entry(path: str) -> dict:
     return entry
 
 
+BASE = "base.safetensors"
+
+
+def keep_base(weights: str, run_dir: str) -> None:
+    """Copies the exported weights a run starts from (and their card) into the run as base.*: a
+    warm start from the shipped file is exported over that file, so by then the path names
+    the run's own result and only this copy still says what the run started from."""
+    import shutil
+
+    os.makedirs(run_dir, exist_ok=True)
+    shutil.copyfile(weights, os.path.join(run_dir, BASE))
+    card = os.path.splitext(weights)[0] + ".json"
+    if os.path.exists(card):
+        shutil.copyfile(card, os.path.join(run_dir, "base.json"))
+
+
 def lineage(ckpt: str) -> List[dict]:
     """The run behind a checkpoint and every run it was started from, newest first.
 
@@ -196,6 +212,9 @@ def lineage(ckpt: str) -> List[dict]:
             entry["latentGain"] = a["latent_gain_applied"]
         chain.append(entry)
         path = a.get("init_from")
+        kept = os.path.join(os.path.dirname(entry["checkpoint"]), BASE)
+        if path and path.endswith(".safetensors") and os.path.exists(kept):
+            path = kept  # what the run really started from (keep_base), not what the path holds now
     return chain
 
 

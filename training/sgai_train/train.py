@@ -238,8 +238,9 @@ def train(argv=None) -> Dict[str, Any]:
     model = MeanScaleHyperprior(args.n, args.m)
     if args.init_from and not resume:
         if args.init_from.endswith(".safetensors"):
-            from .export import load_exported
+            from .export import keep_base, load_exported
             model.load_state_dict(load_exported(args.init_from).state_dict())
+            keep_base(args.init_from, args.run)
         else:
             src = load_checkpoint(args.init_from)
             model.load_state_dict(src["model"] if "model" in src else src)

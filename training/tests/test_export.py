@@ -73,3 +73,23 @@ def test_card_traces_widening_and_fine_tuning(tmp_path):
     assert [c.get("lambda") for c in chain if not c.get("widened")] == [0.025, 0.0067, 0.0067]
     assert card["initFrom"]["steps"] == 2 and card["totalSteps"] == 6
     assert card["totalTrainingSeconds"] >= sum(c["trainingSeconds"] for c in chain) - 0.2
+
+
+def test_warm_start_exported_over_its_own_base_keeps_the_true_lineage(tmp_path):
+    """A run warm-started from shipped weights is exported over that same file (a continuation):
+    the lineage must still name the weights it started from (kept as base.*), not its own result."""
+    common = ["--n", "8", "--m", "12", "--crop", "64", "--batch", "2", "--data-limit", "4", "--lmbda", "0.0067",
+              "--device", "cpu"]
+    first = str(tmp_path / "first")
+    train(common + ["--steps", "3", "--run", first])
+    shipped = str(tmp_path / "models" / "m.safetensors")
+    export(os.path.join(first, "last.pt"), shipped, kodak_limit=1)
+    base_sha = hashlib.sha256(open(shipped, "rb").read()).hexdigest()
+    cont = str(tmp_path / "cont")
+    train(common + ["--steps", "2", "--init-from", shipped, "--run", cont])
+    assert hashlib.sha256(open(os.path.join(cont, "base.safetensors"), "rb").read()).hexdigest() == base_sha
+    export(os.path.join(cont, "last.pt"), shipped, kodak_limit=1)  # over the weights it started from
+    again = str(tmp_path / "again.safetensors")
+    card = export(os.path.join(cont, "last.pt"), again, kodak_limit=1)  # the path now holds cont's own result
+    assert [c.get("steps") for c in card["lineage"]] == [2, 3]
+    assert card["lineage"][1]["sha256"] == base_sha and card["totalSteps"] == 5
