@@ -81,7 +81,10 @@ def centre_crop(name: str, size: int) -> Tensor:
 
 def cmd_run(a) -> None:
     images = a.images.split(",")
+    only = set(a.models.split(",")) if a.models else None
     for lmbda, mid, path in shipped():
+        if only is not None and mid not in only:
+            continue
         sha = weights_sha256(path)
         todo = [im for im in images if not cached(os.path.join(a.out, mid, im.replace(".png", ".json")), sha)]
         if not todo:
@@ -155,6 +158,7 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("command", choices=("run", "report"))
     p.add_argument("--images", default=",".join(IMAGES))
+    p.add_argument("--models", default="", help="run: only these model ids (comma-separated), e.g. while another is still training")
     p.add_argument("--size", type=int, default=256)
     p.add_argument("--iters", type=int, default=max(BUDGETS))
     p.add_argument("--out", default=OUT)
