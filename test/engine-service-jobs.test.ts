@@ -68,6 +68,8 @@ describe('engine service: batches', () => {
     expect(end.totals.megapixels).toBeCloseTo((4 * 128 * 96) / 1e6, 6);
     expect(end.finishedAt).toBeGreaterThanOrEqual(end.startedAt);
     expect(Object.keys(end.skippedReasons)).toEqual([expect.stringMatching(/^failed: b\/broken\.jpg: /)]);
+    // The host hears "nothing running" once the folder's photo states are refreshed, just after the end event.
+    await t.until(() => (t.running.at(-1) === null ? true : undefined), 'the host to hear that nothing runs', 30_000);
     expect(t.running.slice(-2)).toEqual([folder.id, null]);
 
     // Every photo: running, then its final state; progress in between.
