@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import glob
-import hashlib
 import json
 import os
 import time
@@ -34,6 +33,7 @@ from PIL import Image
 from torch import Tensor
 
 from . import refine as R
+from .export import file_sha256
 from .sgaplus_experiment import BatchRefiner, bd_psnr, bd_rate, overlaps, run_batch, snapshot, _read_json, _write_json
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
@@ -57,14 +57,6 @@ def shipped() -> List[Tuple[float, str, str]]:
     return sorted(out)
 
 
-def weights_sha256(path: str) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def cached(path: str, sha: str) -> bool:
     """A record of these exact weights exists (one of other weights, or of unknown ones, is stale)."""
     return os.path.exists(path) and _read_json(path).get("weightsSha256") == sha
@@ -85,7 +77,7 @@ def cmd_run(a) -> None:
     for lmbda, mid, path in shipped():
         if only is not None and mid not in only:
             continue
-        sha = weights_sha256(path)
+        sha = file_sha256(path)
         todo = [im for im in images if not cached(os.path.join(a.out, mid, im.replace(".png", ".json")), sha)]
         if not todo:
             print(f"{mid}: cached", flush=True)
@@ -119,7 +111,7 @@ def cmd_report(a) -> None:
     recs: Dict[str, List[Dict]] = {}
     stale = []
     for _, mid, path in shipped():
-        sha = weights_sha256(path)
+        sha = file_sha256(path)
         files = [os.path.join(a.out, mid, im.replace(".png", ".json")) for im in images]
         if all(cached(f, sha) for f in files):
             recs[mid] = [_read_json(f) for f in files]
