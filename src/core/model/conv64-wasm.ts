@@ -39,49 +39,39 @@ export function conv64WasmAvailable(): boolean {
 const PAGE = 65536;
 
 /**
- * The filter regrouped per block of 2Q output channels, [c / 2Q][ky][kx][ci][2Q], so the kernel
- * streams it sequentially; cached per layer (the weights never change).
+ * What the kernel reads of a filter, made once per layer (the weights never change): the filter
+ * regrouped per block of 2Q output channels, [c / 2Q][ky][kx][ci][2Q], so the tap loop streams
+ * it sequentially; and per block a bit per tap (ky*k+kx), set where some input channel has a
+ * nonzero weight, so the kernel skips the others (the empty phases of a transposed convolution).
  */
-const packed = new WeakMap<Float64Array, Float64Array>();
-export function packFilter(filter: Float64Array, k: number, cin: number, cout: number, Q = KERNEL_SHAPE.Q): Float64Array {
+interface PackedFilter {
+  filter: Float64Array;
+  masks: Int32Array;
+}
+const packed = new WeakMap<Float64Array, PackedFilter>();
+function packFilter(filter: Float64Array, k: number, cin: number, cout: number, Q = KERNEL_SHAPE.Q): PackedFilter {
   let hit = packed.get(filter);
   if (hit) return hit;
   const lanes = 2 * Q;
-  hit = new Float64Array(filter.length);
+  hit = { filter: new Float64Array(filter.length), masks: new Int32Array(cout / lanes) };
   let o = 0;
   for (let cb = 0; cb < cout; cb += lanes)
     for (let t = 0; t < k * k; t++)
       for (let ci = 0; ci < cin; ci++) {
         const src = (t * cin + ci) * cout + cb;
-        for (let j = 0; j < lanes; j++) hit[o++] = filter[src + j];
+        for (let j = 0; j < lanes; j++) {
+          const v = filter[src + j];
+          hit.filter[o++] = v;
+          if (v !== 0) hit.masks[cb / lanes] |= 1 << t;
+        }
       }
   packed.set(filter, hit);
   return hit;
 }
 
-/**
- * Per block of 2Q output channels, a bit per tap (ky*k+kx): set where some input channel has a
- * nonzero weight. The kernel skips the others (the empty phases of a transposed convolution).
- */
-const masks = new WeakMap<Float64Array, Int32Array>();
-export function tapMasks(filter: Float64Array, k: number, cin: number, cout: number, Q = KERNEL_SHAPE.Q): Int32Array {
-  let hit = masks.get(filter);
-  if (hit) return hit;
-  const lanes = 2 * Q;
-  hit = new Int32Array(cout / lanes);
-  for (let cb = 0; cb < cout; cb += lanes)
-    for (let t = 0; t < k * k; t++)
-      for (let ci = 0; ci < cin; ci++) {
-        const src = (t * cin + ci) * cout + cb;
-        let any = false;
-        for (let j = 0; j < lanes; j++) if (filter[src + j] !== 0) any = true;
-        if (any) {
-          hit[cb / lanes] |= 1 << t;
-          break;
-        }
-      }
-  masks.set(filter, hit);
-  return hit;
+/** The per-block tap masks the kernel skips by (tests check that real skipping happens). */
+export function tapMasks(filter: Float64Array, k: number, cin: number, cout: number): Int32Array {
+  return packFilter(filter, k, cin, cout).masks;
 }
 const align16 = (n: number) => (n + 15) & ~15;
 
@@ -95,9 +85,9 @@ export function conv64Wasm(x: Float64Array, h: number, w: number, cin: number, c
   if (!kern) return null;
   const fOff = 0;
   const bOff = align16(fOff + filter.byteLength);
-  const mask = tapMasks(filter, k, cin, cout);
+  const pack = packFilter(filter, k, cin, cout);
   const mOff = align16(bOff + bias.byteLength);
-  const xOff = align16(mOff + mask.byteLength);
+  const xOff = align16(mOff + pack.masks.byteLength);
   const outOff = align16(xOff + x.byteLength);
   const end = outOff + h * w * cout * 8;
   // i32 addressing inside the module: stay well below 2 GiB (callers work in bands).
@@ -105,9 +95,9 @@ export function conv64Wasm(x: Float64Array, h: number, w: number, cin: number, c
   const have = kern.memory.buffer.byteLength;
   if (end > have) kern.memory.grow(Math.ceil((end - have) / PAGE));
   const heap = new Float64Array(kern.memory.buffer);
-  heap.set(packFilter(filter, k, cin, cout), fOff / 8);
+  heap.set(pack.filter, fOff / 8);
   heap.set(bias, bOff / 8);
-  new Int32Array(kern.memory.buffer).set(mask, mOff / 4);
+  new Int32Array(kern.memory.buffer).set(pack.masks, mOff / 4);
   heap.set(x, xOff / 8);
   kern.conv(xOff, h, w, cin, cout, k, fOff, bOff, mOff, outOff);
   return new Float64Array(kern.memory.buffer, outOff, h * w * cout).slice();
