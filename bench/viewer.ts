@@ -1,7 +1,8 @@
 /**
  * `npm run bench:viewer`: how fast the .sgai viewer shows a 24-megapixel photo (6000×4000, a
  * mosaic of Kodak crops with EXIF and an sRGB ICC like a camera file), in one run:
- *   (a) first pixels: viewer:open + the embedded preview received and decoded (median of --reps);
+ *   (a) first pixels: viewer:open + the embedded preview received and decoded (median of --reps),
+ *       and beside it the original confirmed: viewer:open to viewer:original answered;
  *   (b) a full-screen view: every tile of the fit level on a 1920×1080 screen, from a cold decoder;
  *   (c) a 100 % view: the level-0 tiles under a 1920×1080 screen in the image centre, cold;
  *   (d) the full decode of the file, fast (the viewer's g_s) and exact (an export's).
@@ -87,8 +88,9 @@ row(`(a) first pixels: open + preview shown (median of ${reps})`, first.medianMs
 row('    of which viewer:open (median)', first.openMedianMs, null);
 row('    of which preview bytes (median)', first.previewMedianMs, null);
 part('    core: read the .sgai and check its CRCs', opening.readAndParse);
-part(`    core: SHA-256 of the ${mb(opening.originalBytes)} original (finding it)`, opening.originalHash);
 row('    the first open in a fresh engine', first.firstOpenMs, null);
+row('(a) original confirmed: open → viewer:original (median)', first.originalConfirmedMedianMs, null);
+part(`    core: SHA-256 of the ${mb(opening.originalBytes)} original (finding it)`, opening.originalHash);
 row(`(b) full-screen view: ${full.tiles} tiles at level ${full.level} (fit ${f(full.zoom * 100, 1)} %)`, full.allTilesMs, full.cpuMs);
 row('    its first tile shown', full.firstTileMs, null);
 row(`(c) 100 % view: ${hundred.tiles} level-0 tiles (${SCREEN.width}×${SCREEN.height} centre)`, hundred.allTilesMs, hundred.cpuMs, GOALS.hundredPercentMs);
@@ -123,7 +125,8 @@ writeFileSync(join(dir, `${values.name}.json`), `${JSON.stringify({
     firstPixels: { wall: verdict(first.medianMs, GOALS.firstPixelsMs), cpu: verdict(first.cpuMedianMs, GOALS.firstPixelsMs) },
     hundredPercent: { wall: verdict(hundred.allTilesMs, GOALS.hundredPercentMs), cpu: verdict(hundred.cpuMs, GOALS.hundredPercentMs) },
   },
-  note: '(a)-(c) through createEngineService (viewer:open, viewer-preview, viewer-tile), pixels decoded with sharp to count as shown; ' +
+  note: '(a)-(c) through createEngineService (viewer:open, viewer:original, viewer-preview, viewer-tile), pixels decoded with sharp to count as shown; ' +
+    '(a) original confirmed: viewer:open to viewer:original answered, asked right after open as the renderer does; ' +
     '(b) and (c) each in a fresh engine whose decoder was started on a small other file; the split of (c) and (d) with core in this process; ' +
     'CPU: this process and its child processes (the decoder), from process.cpuUsage and /proc',
 }, null, 1)}\n`);

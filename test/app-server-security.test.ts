@@ -127,6 +127,15 @@ describe('sgai app --browser security', () => {
     expect(enginePixels.mock.calls.length).toBe(before + 2);
   });
 
+  it('answers viewer:open and viewer:original for a .sgai inside the roots (its photo is not beside it: no original)', async () => {
+    const before = engineInvoke.mock.calls.length;
+    const path = join(root, 'out', 'view.sgai');
+    const opened = await invokeHttp(app.port, app.token, 'viewerOpen', { path });
+    expect(opened.json).toMatchObject({ ok: true, value: { name: 'view.sgai', width: 160, height: 120 } });
+    expect((await invokeHttp(app.port, app.token, 'viewerOriginal', { path })).json).toEqual({ ok: true, value: { original: null, warnings: [] } });
+    expect(engineInvoke.mock.calls.length).toBe(before + 2);
+  });
+
   const json = { 'Content-Type': 'application/json' };
   const cases: [string, () => Promise<HttpAnswer>, number, string][] = [
     ['no token', () => invokeHttp(app.port, null, 'appInfo', {}), 403, 'FORBIDDEN'],
@@ -176,6 +185,9 @@ describe('sgai app --browser security', () => {
     ['a .sgai tile with an unknown layer', () => viewerPx('viewer-tile', { ...tile(join(root, 'out', 'view.sgai')), layer: 'raw' }), 400, 'BAD_REQUEST'],
     ['opening a .sgai outside the roots in the viewer', () => invokeHttp(app.port, app.token, 'viewerOpen', { path: join(outside, 'secret.sgai') }), 403, 'FORBIDDEN'],
     ['opening a .sgai through a symlink out of the roots', () => invokeHttp(app.port, app.token, 'viewerOpen', { path: join(root, 'out', 'door.sgai') }), 403, 'FORBIDDEN'],
+    ['asking for the original of a .sgai outside the roots', () => invokeHttp(app.port, app.token, 'viewerOriginal', { path: join(outside, 'secret.sgai') }), 403, 'FORBIDDEN'],
+    ['asking for the original through a symlink out of the roots', () => invokeHttp(app.port, app.token, 'viewerOriginal', { path: join(root, 'out', 'door.sgai') }), 403, 'FORBIDDEN'],
+    ['asking for the original by a `..` path out of the roots', () => invokeHttp(app.port, app.token, 'viewerOriginal', { path: `${root}/out/../../outside/secret.sgai` }), 403, 'FORBIDDEN'],
     ['pixels with a q that is not JSON', () => http(app.port, 'GET', `/pixels/thumb?q=%7Bnope&token=${app.token}`), 400, 'BAD_REQUEST'],
     ['an unknown pixel route', () => http(app.port, 'GET', `/pixels/original?q=${encodeURIComponent(JSON.stringify({ folderId, rel: 'a.jpg' }))}&token=${app.token}`), 404, 'NOT_FOUND'],
     ['an unknown API path', () => http(app.port, 'GET', `/api/admin?token=${app.token}`), 404, 'NOT_FOUND'],

@@ -9,11 +9,11 @@ import { basename, join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decode, decodeSgai, encodeFile, initBackend, msssimRgb, psnr, readImage, type RasterImage } from '../src/core';
-import type { ViewerFileInfo } from '../src/ipc/schemas';
+import type { ViewerFileInfo, ViewerOriginal } from '../src/ipc/schemas';
 import { heatColour, tileRect } from '../src/ipc/viewer-tiles';
 import { Comparisons, NO_ORIGINAL_MESSAGE } from '../src/engine/service/viewer/compare';
 import { DecoderProcess } from '../src/engine/service/viewer/decoder-process';
-import { ViewerFiles, type ViewerFilesLike } from '../src/engine/service/viewer/files';
+import { type OriginalFinder, ViewerFiles, type ViewerFilesLike } from '../src/engine/service/viewer/files';
 import { measurePair } from '../src/engine/service/viewer/measure';
 import { measureOffThread } from '../src/engine/service/viewer/metrics-thread';
 import { findOriginal } from '../src/engine/service/viewer/find-original';
@@ -32,19 +32,22 @@ beforeAll(async () => {
 function coreFiles(o: { originalOverride?: Map<string, string> } = {}): ViewerFilesLike & { regions: number } {
   const files = {
     regions: 0,
+    async original(path: string): Promise<ViewerOriginal> {
+      const override = o.originalOverride?.get(path);
+      const original = override
+        ? { path: override, bytes: readFileSync(override).length, how: 'beside' as const }
+        : await findOriginal(path, decodeSgai(readFileSync(path)).source, []);
+      return { original, warnings: [] };
+    },
     async open(path: string): Promise<ViewerFileInfo> {
       const bytes = readFileSync(path);
       const f = decodeSgai(bytes);
       const h = f.header;
-      const override = o.originalOverride?.get(path);
-      const original = override
-        ? { path: override, bytes: readFileSync(override).length, how: 'beside' as const }
-        : await findOriginal(path, f.source, []);
       return {
         path, name: basename(path), bytes: bytes.length, width: h.width, height: h.height, bitDepth: h.sourceBitDepth,
         bpp: (8 * bytes.length) / (h.width * h.height), tileSize: h.tileSize, model: { id: h.modelId, lambda: null, installed: true },
         refine: null, preview: f.preview ? { width: f.preview.width, height: f.preview.height } : null, capture: {},
-        colourProfile: 'sRGB (none embedded)', hadAlpha: h.hadAlpha, originalOrientation: h.originalOrientation, original,
+        colourProfile: 'sRGB (none embedded)', hadAlpha: h.hadAlpha, originalOrientation: h.originalOrientation,
         siblings: { index: 0, count: 1, prev: null, next: null }, warnings: [],
       };
     },
@@ -249,6 +252,19 @@ describe('Comparisons', () => {
     await expect(c.tile(lone, 'heat', 0, 0, 0)).rejects.toMatchObject({ code: 'NOT_FOUND' });
   });
 
+  it('never compares with a photo whose bytes differ from the source record, whatever its name', async () => {
+    const d = join(dir, 'edited');
+    mkdirSync(d);
+    const lone = join(d, 'sample.sgai');
+    writeFileSync(lone, readFileSync(sgai));
+    const edited = new Uint8Array(readFileSync(original));
+    edited[edited.length >> 1] ^= 0xff; // same name, same size, one byte changed: an edit, not the original
+    writeFileSync(join(d, 'sample.jpg'), edited);
+    const c = new Comparisons({ files: coreFiles(), log: () => {} });
+    await expect(c.compare(lone, 'original')).rejects.toMatchObject({ code: 'NOT_FOUND', message: NO_ORIGINAL_MESSAGE });
+    await expect(c.tile(lone, 'original', 0, 0, 0)).rejects.toMatchObject({ code: 'NOT_FOUND' });
+  });
+
   it('refuses an original of other dimensions with a clear error', async () => {
     const other = join(dir, 'other.png');
     await sharp({ create: { width: 100, height: 80, channels: 3, background: { r: 9, g: 9, b: 9 } } }).png().toFile(other);
@@ -283,16 +299,34 @@ describe('Comparisons over the viewer files and their decoder process', () => {
     await decoder?.close();
   });
 
-  it('measures what the viewer shows: PSNR of the decoded .sgai equals core psnr of a full decode', async () => {
+  it('waits for the original\'s lookup, then measures what the viewer shows: PSNR of the decoded .sgai equals core psnr of a full decode', async () => {
     const dir = tempDir('sgai-compare-viewer-');
     const { sgai, original } = await sgaiBeside(SAMPLE, dir, 'photo');
     const logs: string[] = [];
     const log = (l: string) => logs.push(l);
     // wasm: the viewer's fast path then runs the reference synthesis, so the numbers must match exactly.
     decoder = new DecoderProcess({ log, backend: 'wasm' });
-    const files = new ViewerFiles({ decoder, log, findOriginal });
+    // The real finder, held until the test lets it look: the comparison must wait for its proof.
+    let letLook!: () => void;
+    const looking = new Promise<void>((r) => (letLook = r));
+    let lookups = 0;
+    const finder: OriginalFinder = async (...args) => {
+      lookups++;
+      await looking;
+      return findOriginal(...args);
+    };
+    const files = new ViewerFiles({ decoder, log, findOriginal: finder });
     const c = new Comparisons({ files, log });
-    const r = await c.compare(sgai, 'original');
+    await files.open(sgai);
+    let answered = false;
+    const comparing = c.compare(sgai, 'original').finally(() => (answered = true));
+    const originalTile = c.tile(sgai, 'original', 3, 0, 0).finally(() => (answered = true));
+    await new Promise((r) => setTimeout(r, 300));
+    expect(answered).toBe(false);
+    letLook();
+    const r = await comparing;
+    await originalTile;
+    expect(lookups).toBe(1); // open, compare and the tile share one lookup
     const decoded = (await decode(readFileSync(sgai), { exact: true, bitDepth: 8 })).image;
     const orig = (await readImage(original)).image;
     expect(r.sgai.psnr).toBe(psnr(decoded, orig));

@@ -18,6 +18,7 @@ import { DecoderProcess, type DecodeCall } from '../src/engine/service/viewer/de
 import { decoderEntry } from '../src/engine/service/viewer/decoder-entry-path';
 import { NewestViewFirst } from '../src/engine/service/viewer/request-order';
 import { ViewerFiles, type OriginalFinder } from '../src/engine/service/viewer/files';
+import { findOriginal } from '../src/engine/service/viewer/find-original';
 import { cameraName, exifDate, shutterSpeed } from '../src/engine/service/viewer/capture';
 import { siblingsOf } from '../src/engine/service/viewer/siblings';
 import { ByteLru } from '../src/engine/service/viewer/tile-cache';
@@ -170,7 +171,7 @@ describe('viewer: files, tiles and the decoder process', () => {
     await decoder?.close();
   });
 
-  it('opens a file: size, bpp, model, preview, capture metadata, colour profile, siblings, original', async () => {
+  it('opens a file: size, bpp, model, preview, capture metadata, colour profile, siblings; its original from the lookup', async () => {
     const found: Parameters<OriginalFinder>[] = [];
     const files = new ViewerFiles({
       decoder,
@@ -182,9 +183,10 @@ describe('viewer: files, tiles and the decoder process', () => {
     expect(ViewerFileInfo.parse(info)).toEqual(info);
     expect(info).toMatchObject({
       path: sgai, name: 'photo.sgai', bytes: sgaiBytes.length, width: W, height: H, bitDepth: 8, tileSize: CODEC_TILE,
-      model: { id: 'sgai-test-n32m48', lambda: 0.0067, installed: true }, refine: null, hadAlpha: false, originalOrientation: 1,
-      original: { path: join(dir, 'photo.jpg'), bytes: 123, how: 'beside' }, warnings: [],
+      model: { id: 'sgai-test-n32m48', lambda: 0.0067, installed: true }, refine: null, hadAlpha: false, originalOrientation: 1, warnings: [],
     });
+    expect(info).not.toHaveProperty('original');
+    expect(await files.original(sgai)).toEqual({ original: { path: join(dir, 'photo.jpg'), bytes: 123, how: 'beside' }, warnings: [] });
     expect(info.bpp).toBeCloseTo((8 * sgaiBytes.length) / (W * H), 10);
     expect(info.preview!.width).toBeLessThanOrEqual(256);
     expect(info.preview!.width / info.preview!.height).toBeCloseTo(W / H, 1);
@@ -196,14 +198,98 @@ describe('viewer: files, tiles and the decoder process', () => {
     expect(p3).toMatch(/P3/);
     expect(info.colourProfile).toBe(p3);
     expect(info.siblings).toEqual({ index: 2, count: 3, prev: join(dir, 'IMG_10.sgai'), next: null });
-    expect(found).toEqual([[sgai, { sha256: expect.stringMatching(/^[0-9a-f]{64}$/), bytes: readFileSync(join(dir, 'photo.jpg')).length }, [{ folder: '/lib', outRoot: '/out' }]]]);
+    expect(found).toEqual([[
+      sgai, { sha256: expect.stringMatching(/^[0-9a-f]{64}$/), bytes: readFileSync(join(dir, 'photo.jpg')).length }, [{ folder: '/lib', outRoot: '/out' }], expect.any(AbortSignal),
+    ]]);
     // Cached: the finder is not asked again for the same version of the file.
     await files.open(sgai);
+    await files.original(sgai);
     expect(found.length).toBe(1);
 
     // IMG_2 before IMG_10: numeric order.
     expect((await siblingsOf(join(dir, 'IMG_2.sgai')))).toEqual({ index: 0, count: 3, prev: null, next: join(dir, 'IMG_10.sgai') });
     await expect(files.open(join(dir, 'missing.sgai'))).rejects.toMatchObject({ code: 'INPUT_UNREADABLE', message: expect.stringMatching(/does not exist/) });
+  });
+
+  it('open answers before the original is hashed; viewer:original then proves it (or finds none), one lookup per open file', async () => {
+    const d = await realpath(tempDir('sgai-viewer-original-'));
+    const photo = readFileSync(join(dir, 'photo.jpg'));
+    // A: the right photo beside it. B: a same-sized photo with one byte changed (an edit, not the original).
+    mkdirSync(join(d, 'a'));
+    mkdirSync(join(d, 'b'));
+    const a = join(d, 'a', 'photo.sgai');
+    const b = join(d, 'b', 'photo.sgai');
+    copyFileSync(sgai, a);
+    copyFileSync(sgai, b);
+    writeFileSync(join(d, 'a', 'photo.jpg'), photo);
+    const edited = new Uint8Array(photo);
+    edited[edited.length >> 1] ^= 0xff;
+    writeFileSync(join(d, 'b', 'photo.jpg'), edited);
+
+    // The real finder behind a gate per .sgai: each lookup's read of the photo waits until the test opens its gate.
+    const gates = new Map<string, { open: () => void; opened: Promise<void> }>();
+    const gate = (p: string) => {
+      let open!: () => void;
+      const opened = new Promise<void>((r) => (open = r));
+      gates.set(p, { open, opened });
+    };
+    const asked: string[] = [];
+    const finder: OriginalFinder = async (path, source, libraries, signal) => {
+      asked.push(path);
+      await gates.get(path)?.opened;
+      return findOriginal(path, source, libraries, signal);
+    };
+    gate(a);
+    gate(b);
+    const files = new ViewerFiles({ decoder, log: (l) => logs.push(l), findOriginal: finder });
+    const settled = <T>(p: Promise<T>) => {
+      const s: { done: boolean; value?: T; error?: unknown } = { done: false };
+      p.then((value) => Object.assign(s, { done: true, value }), (error) => Object.assign(s, { done: true, error }));
+      return s;
+    };
+    const tick = () => new Promise((r) => setTimeout(r, 50));
+
+    // Open answers while A's lookup has not even read the photo; the lookup has started.
+    const info = await files.open(a);
+    expect(info.width).toBe(W);
+    expect(asked).toEqual([a]);
+    const first = settled(files.original(a));
+    const second = settled(files.original(a));
+    await tick();
+    expect([first.done, second.done]).toEqual([false, false]);
+
+    // Another file opened meanwhile gets its own answer, while A's is still out: B's photo has other bytes, so none.
+    await files.open(b);
+    gates.get(b)!.open();
+    expect(await files.original(b)).toEqual({ original: null, warnings: [] });
+    expect(first.done).toBe(false);
+
+    // A's gate opens: both callers get the one lookup's answer, the proven photo beside it.
+    gates.get(a)!.open();
+    const wantA = { original: { path: join(d, 'a', 'photo.jpg'), bytes: photo.length, how: 'beside' }, warnings: [] };
+    await expect.poll(() => first.done).toBe(true);
+    await expect.poll(() => second.done).toBe(true);
+    expect([first.value, second.value]).toEqual([wantA, wantA]);
+    expect(asked).toEqual([a, b]);
+
+    // Closed before its lookup answers: the lookup stops, whoever waited hears CANCELLED, and the next ask starts afresh.
+    gate(a);
+    files.close(a);
+    const stopped = files.original(a); // not open: this reads it and starts its lookup
+    await expect.poll(() => asked.length).toBe(3);
+    files.close(a);
+    gates.get(a)!.open();
+    await expect(stopped).rejects.toMatchObject({ code: 'CANCELLED' });
+    expect(await files.original(a)).toEqual(wantA);
+    expect(asked).toEqual([a, b, a, a]);
+
+    // A finder that fails: no original, the reason as a warning and in the log; open itself is unharmed.
+    const failing = new ViewerFiles({ decoder, log: (l) => logs.push(l), findOriginal: async () => { throw new Error('the manifest could not be read'); } });
+    expect((await failing.open(a)).warnings).toEqual([]);
+    expect(await failing.original(a)).toEqual({ original: null, warnings: ['The original photo could not be looked for (the manifest could not be read).'] });
+    expect(logs.some((l) => l.includes(`looking for the original of ${a} failed: the manifest could not be read`))).toBe(true);
+    // A damaged file answers its SgaiError here too.
+    await expect(files.original(damaged.notSgai)).rejects.toMatchObject({ code: 'BAD_MAGIC' });
   });
 
   it('serves the stored preview with its type; a file without one answers NOT_FOUND', async () => {
@@ -382,7 +468,9 @@ describe('viewer: through the engine service', () => {
       const info = await t.call('viewerOpen', { path: row.outputPath! });
       expect(info).toMatchObject({ name: '1.sgai', width: 160, height: 112, siblings: { index: 0, count: 1 } });
       // The real finder: the batch's manifest names the photo it was made from.
-      expect(info.original).toEqual({ path: join(lib, '1.jpg'), bytes: readFileSync(join(lib, '1.jpg')).length, how: 'manifest' });
+      expect(await t.call('viewerOriginal', { path: row.outputPath! })).toEqual({
+        original: { path: join(lib, '1.jpg'), bytes: readFileSync(join(lib, '1.jpg')).length, how: 'manifest' }, warnings: [],
+      });
 
       const preview = await t.svc.pixels('viewer-preview', { path: row.outputPath });
       expect(preview.ok).toBe(true);
@@ -396,6 +484,8 @@ describe('viewer: through the engine service', () => {
       expect(badReq).toMatchObject({ ok: false, error: { code: 'BAD_REQUEST' } });
       const damagedOpen = await t.svc.invoke(invoke.viewerOpen.channel, { path: join(lib, '1.jpg') });
       expect(damagedOpen).toMatchObject({ ok: false, error: { code: 'BAD_MAGIC' } });
+      expect(await t.svc.invoke(invoke.viewerOriginal.channel, { path: join(lib, '1.jpg') })).toMatchObject({ ok: false, error: { code: 'BAD_MAGIC' } });
+      expect(await t.svc.invoke(invoke.viewerOriginal.channel, { path: row.outputPath, also: 'the photo' })).toMatchObject({ ok: false, error: { code: 'BAD_REQUEST' } });
 
       expect(await t.call('viewerClose', { path: row.outputPath! })).toEqual({ closed: true });
       expect(await t.call('viewerClose', { path: row.outputPath! })).toEqual({ closed: false });

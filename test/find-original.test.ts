@@ -87,6 +87,31 @@ describe('findOriginal', () => {
     expect(await findOriginal(s2, undefined, [{ folder: lib2, outRoot: out2 }])).toBeNull();
   });
 
+  it('a stopped lookup fails CANCELLED, never "no original"; one stopped mid-hash as well', async () => {
+    const d = join(dir, 'stopped');
+    mkdirSync(d);
+    copyFileSync(sgai, join(d, 'IMG_0001.sgai'));
+    copyFileSync(photo, join(d, 'IMG_0001.jpg'));
+    const stopped = new AbortController();
+    stopped.abort();
+    // The photo is there and right, and the manifest route would find it too: a stop still wins over both.
+    await expect(findOriginal(join(d, 'IMG_0001.sgai'), source, [], stopped.signal)).rejects.toMatchObject({ code: 'CANCELLED' });
+    await expect(findOriginal(sgai, source, [{ folder: library, outRoot: out }], stopped.signal)).rejects.toMatchObject({ code: 'CANCELLED' });
+    // Nothing beside it and no library: still CANCELLED, not null (the search did not run).
+    await expect(findOriginal(join(dir, 'nowhere', 'IMG_0001.sgai'), source, [], stopped.signal)).rejects.toMatchObject({ code: 'CANCELLED' });
+    // Stopped while the candidate's bytes are being read: the read is abandoned, the answer is CANCELLED.
+    const big = join(d, 'BIG.sgai');
+    copyFileSync(sgai, big);
+    const bigPhoto = join(d, 'BIG.tif');
+    writeFileSync(bigPhoto, new Uint8Array(32 << 20));
+    const midway = new AbortController();
+    const pending = findOriginal(big, { ...source, bytes: 32 << 20 }, [], midway.signal);
+    setTimeout(() => midway.abort(), 5);
+    await expect(pending).rejects.toMatchObject({ code: 'CANCELLED' });
+    // Not stopped: the same call answers as before.
+    expect(await findOriginal(join(d, 'IMG_0001.sgai'), source, [], new AbortController().signal)).toEqual({ path: join(d, 'IMG_0001.jpg'), bytes: source.bytes, how: 'beside' });
+  });
+
   it('finds nothing when there is no photo beside it and no library holds it', async () => {
     const d = join(dir, 'alone');
     mkdirSync(d);

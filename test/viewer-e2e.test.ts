@@ -1,10 +1,12 @@
 /**
  * The .sgai viewer end to end, in Debian's Chromium against `sgai app --browser file.sgai folder`
  * started as a user starts it, with the real engine and real files (nothing mocked): the file
- * given on the command line opens at once (the preview, then every tile), zooms to 100 % and pans,
- * compares against the original and against a JPEG of the same size with a split that is dragged,
- * side by side, with the error heatmap, shows the info panel (location behind a toggle), steps to
- * the next file with the arrow keys, exports PNG 16-bit with all metadata and a small JPEG without
+ * given on the command line opens at once (the preview, then every tile; the comparison controls
+ * wait while the original is looked for), zooms to 100 % and pans, compares against the original
+ * and against a JPEG of the same size with a split that is dragged,
+ * side by side, with the error heatmap, shows the info panel (location behind a toggle), carries a
+ * comparison over to the next file once its original is confirmed (a late answer for a file left
+ * behind is not applied), steps to the next file with the arrow keys, exports PNG 16-bit with all metadata and a small JPEG without
  * it (checked with sharp and exifr), opens files by typed path (Ctrl+O) and from Library and Queue
  * rows, and shows damaged files (cut short, a flipped byte, an unknown model, not an .sgai) as a
  * message with the reason, the window staying usable. Every state is saved to test-results/ui/v*.
@@ -12,17 +14,20 @@
 import { existsSync, mkdirSync, readdirSync, realpathSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import exifr from 'exifr';
-import type { Browser, Page } from 'playwright-core';
+import type { Browser, Page, Route } from 'playwright-core';
 import sharp from 'sharp';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { BatchInfo, CompareSide } from '../src/ipc/schemas';
 import { levelForZoom, tilesAcross } from '../src/ipc/viewer-tiles';
+import { viewerStrings } from '../src/renderer/src/lib/strings-viewer';
 import { invokeHttp } from './app-helpers';
 import { ensureRenderer, launchChromium, makeCrops, shot } from './e2e-helpers';
 import { tempDir } from './helpers';
 import { type AppProcess, CAMERA, type DamagedFiles, MAIN, makeDamaged, makeViewerPhotos, SECOND, startAppProcess } from './viewer-e2e-helpers';
 
 const LONG = 120_000;
+/** The renderer's viewer:original call over HTTP (src/ipc/http.ts). */
+const ORIGINAL_ROUTE = /\/api\/invoke\/viewerOriginal$/;
 
 describe('the .sgai viewer in Chromium', () => {
   let app: AppProcess;
@@ -90,6 +95,41 @@ describe('the .sgai viewer in Chromium', () => {
     }
   }
 
+  /**
+   * Holds the page's viewer:original calls until released, per .sgai path, so the renderer sees a
+   * slow lookup (the engine itself started it at open and answers as soon as the call arrives).
+   */
+  async function holdOriginalLookups() {
+    const waiting: Array<{ path: string; go: () => void }> = [];
+    const released = new Set<string>();
+    const handler = async (route: Route) => {
+      const path = (route.request().postDataJSON() as { path: string }).path;
+      if (!released.has(path)) await new Promise<void>((go) => waiting.push({ path, go }));
+      await route.continue();
+    };
+    await page.route(ORIGINAL_ROUTE, handler);
+    const release = (path: string) => {
+      released.add(path);
+      for (const w of waiting.splice(0)) {
+        if (w.path === path) w.go();
+        else waiting.push(w);
+      }
+    };
+    return {
+      asked: (path: string) => waiting.some((w) => w.path === path),
+      release,
+      /** The answer for `path` has reached the page. */
+      answered: (path: string) => page.waitForResponse((r) => ORIGINAL_ROUTE.test(r.url()) && (r.request().postDataJSON() as { path: string }).path === path),
+      async stop() {
+        for (const w of waiting.splice(0)) w.go();
+        await page.unroute(ORIGINAL_ROUTE, handler);
+      },
+    };
+  }
+
+  /** The comparison controls' state: 'looking' (disabled, with the looking title), 'found' or 'none'. */
+  const originalState = () => byId('compare-group').getAttribute('data-original');
+
   /** Drags the split divider to `fraction` of the canvas width; returns the slider's value. */
   async function dragSplit(fraction: number): Promise<number> {
     const canvas = (await byId('viewer-canvas').boundingBox())!;
@@ -135,6 +175,8 @@ describe('the .sgai viewer in Chromium', () => {
       await held;
       await route.continue();
     });
+    // The original's lookup answers late too: the comparison controls wait, disabled, saying why.
+    const lookups = await holdOriginalLookups();
     await page.goto(app.url);
     await expect.poll(() => byId('viewer').isVisible(), { timeout: 30_000 }).toBe(true);
     await expect.poll(() => byId('viewer-name').innerText(), { timeout: 30_000 }).toBe(`${MAIN.name}.sgai`);
@@ -142,7 +184,20 @@ describe('the .sgai viewer in Chromium', () => {
     await expect.poll(() => preview.evaluate((i) => (i as HTMLImageElement).complete && (i as HTMLImageElement).naturalWidth), { timeout: 20_000 }).toBeGreaterThan(0);
     expect(await preview.isVisible()).toBe(true);
     expect(await loadedTiles().count()).toBe(0);
-    await shot(page, 'v01-preview-only');
+    await expect.poll(() => lookups.asked(main), { timeout: 20_000 }).toBe(true);
+    expect(await originalState()).toBe('looking');
+    expect(await byId('compare-mode').isDisabled()).toBe(true);
+    expect(await byId('compare-mode').getAttribute('title')).toBe(viewerStrings.toolbar.lookingForOriginal);
+    expect(await byId('heat-toggle').isDisabled()).toBe(true);
+    expect(await byId('original-looking').count(), 'nothing chosen waits, so the canvas says nothing').toBe(0);
+    await shot(page, 'v01-preview-only-looking-for-original');
+    const answered = lookups.answered(main);
+    lookups.release(main);
+    await answered;
+    await expect.poll(originalState, { timeout: 10_000 }).toBe('found');
+    expect(await byId('compare-mode').isDisabled()).toBe(false);
+    expect(await byId('compare-mode').getAttribute('title')).toBeNull();
+    await lookups.stop();
     release();
     await expectShownAtFit(`${MAIN.name}.sgai`, MAIN);
     await page.unroute(tileRoute);
@@ -243,6 +298,64 @@ describe('the .sgai viewer in Chromium', () => {
     await shot(page, 'v10-info-location');
     await byId('info-toggle').click();
   }, LONG);
+
+  it('carries a split over to the next file once its original is confirmed; a late answer for a file left behind is dropped', async () => {
+    await choose('compare-against', 'original');
+    await choose('compare-mode', 'split');
+    await labelsMeasured();
+    const lookups = await holdOriginalLookups();
+    try {
+      await byId('viewer-canvas').focus();
+      await page.keyboard.press('ArrowRight');
+      await expect.poll(() => byId('viewer-name').innerText(), { timeout: 30_000 }).toBe(`${SECOND.name}.sgai`);
+      await expect.poll(() => lookups.asked(second), { timeout: 20_000 }).toBe(true);
+      // Chosen but not shown: no original layer or divider until this file's original is proven.
+      expect(await originalState()).toBe('looking');
+      expect(await byId('compare-mode').inputValue()).toBe('split');
+      expect(await byId('compare-mode').isDisabled()).toBe(true);
+      expect(await page.locator('[data-testid="viewer-tile-original"]').count()).toBe(0);
+      expect(await byId('split-handle').count()).toBe(0);
+      expect(label(await byId('original-looking').innerText())).toBe(viewerStrings.toolbar.lookingForOriginal);
+      await shot(page, 'v11a-next-file-looking-for-original');
+
+      // Back before the answer came; then the second file's answer arrives while the first is shown.
+      await page.keyboard.press('ArrowLeft');
+      await expect.poll(() => byId('viewer-name').innerText(), { timeout: 30_000 }).toBe(`${MAIN.name}.sgai`);
+      await expect.poll(() => lookups.asked(main), { timeout: 20_000 }).toBe(true);
+      const late = lookups.answered(second);
+      lookups.release(second);
+      await (await late).finished();
+      await page.waitForTimeout(300);
+      expect(await originalState(), 'the answer for the file left behind is not applied').toBe('looking');
+      expect(await byId('split-handle').count()).toBe(0);
+
+      // This file's own answer: the split comes back, with its original's tiles and measurements.
+      lookups.release(main);
+      await expect.poll(originalState, { timeout: 20_000 }).toBe('found');
+      await expect.poll(() => byId('split-handle').count(), { timeout: 10_000 }).toBe(1);
+      expect(await byId('original-looking').count()).toBe(0);
+      await labelsMeasured();
+      await expect.poll(() => loadedTiles('viewer-tile-original').count(), { timeout: LONG }).toBeGreaterThan(0);
+    } finally {
+      await lookups.stop();
+    }
+
+    // Unheld, the split carries over to the next file as soon as its original is confirmed.
+    await byId('viewer-canvas').focus();
+    await page.keyboard.press('ArrowRight');
+    await expect.poll(() => byId('viewer-name').innerText(), { timeout: 30_000 }).toBe(`${SECOND.name}.sgai`);
+    await expect.poll(originalState, { timeout: 20_000 }).toBe('found');
+    await labelsMeasured();
+    await expect.poll(() => loadedTiles('viewer-tile-original').count(), { timeout: LONG }).toBeGreaterThan(0);
+    expect(label(await byId('side-label-right').innerText())).toMatch(/Original/);
+    // Tiles of a file left while they loaded fail as the engine drops it: no error is blamed on the file shown.
+    expect((await page.getByTestId('toast-error').allInnerTexts()).join('\n')).not.toMatch(/could not be decoded/);
+    await shot(page, 'v11b-split-carried-over');
+    await choose('compare-mode', 'off');
+    await byId('viewer-canvas').focus();
+    await page.keyboard.press('ArrowLeft');
+    await expectShownAtFit(`${MAIN.name}.sgai`, MAIN);
+  }, LONG * 2);
 
   it('steps to the next file in the folder with → and back with ←', async () => {
     await byId('viewer-canvas').focus();

@@ -138,12 +138,12 @@ export async function fullDecode(bytes: Uint8Array): Promise<FullDecode> {
 export interface OpenParts {
   /** Reading the .sgai and checking every chunk's CRC (what viewer:open does first). */
   readAndParse: Timing;
-  /** SHA-256 of the original beside it, streamed: how viewer:open confirms the original is the photo the file was made from. */
+  /** SHA-256 of the original beside it, streamed: how the lookup behind viewer:original confirms it is the photo the file was made from. */
   originalHash: Timing;
   originalBytes: number;
 }
 
-/** The two biggest parts of viewer:open, timed alone (the open also reads EXIF, the ICC name and the folder). */
+/** The biggest part of viewer:open and of viewer:original's lookup, timed alone (the open also reads EXIF, the ICC name and the folder). */
 export async function openParts(sgaiPath: string, originalPath: string): Promise<OpenParts> {
   const readAndParse = await timed(async () => decodeSgai(await readFile(sgaiPath)));
   let originalBytes = 0;

@@ -19,7 +19,7 @@
 import { z } from 'zod';
 import {
   AppInfo, AppSettings, BatchInfo, CompareSide, Estimate, EngineStatus, ExportSettings, ExportState, Id, JobRow, LibraryFolder,
-  NamePreviewRow, OutputSettings, Path, PhotoFilter, PhotoRow, RelPath, ScanCounts, ViewerFileInfo, ViewerLayer,
+  NamePreviewRow, OutputSettings, Path, PhotoFilter, PhotoRow, RelPath, ScanCounts, ViewerFileInfo, ViewerLayer, ViewerOriginal,
 } from './schemas';
 
 export type PathCheck = { path: string; must: 'root' | 'added' };
@@ -123,9 +123,21 @@ export const invoke = {
   jobsReport: def({ channel: 'jobs:report', req: z.object({ batchId: Id, format: z.enum(['csv', 'json']) }).strict(), res: z.object({ path: Path }), where: 'engine' }),
 
   // ---- the .sgai viewer (pixels come through the viewer-preview and viewer-tile routes)
-  /** Reads a .sgai's header, metadata and preview, finds its original; corrupt, truncated or unknown-model files answer their SgaiError. */
+  /**
+   * Reads a .sgai's header, metadata and preview (the file alone, so first pixels do not wait for
+   * anything else) and starts looking for its original in the background; corrupt, truncated or
+   * unknown-model files answer their SgaiError.
+   */
   viewerOpen: def({
     channel: 'viewer:open', req: z.object({ path: Path }).strict(), res: ViewerFileInfo, where: 'engine',
+    paths: (r) => [{ path: r.path, must: 'root' }],
+  }),
+  /**
+   * The original photo of a .sgai, once the lookup viewer:open started has proven it by size and
+   * SHA-256 (it starts one itself if the file is not open); null when there is none.
+   */
+  viewerOriginal: def({
+    channel: 'viewer:original', req: z.object({ path: Path }).strict(), res: ViewerOriginal, where: 'engine',
     paths: (r) => [{ path: r.path, must: 'root' }],
   }),
   /**

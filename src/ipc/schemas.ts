@@ -277,7 +277,11 @@ export const CaptureInfo = z.object({
 });
 export type CaptureInfo = z.infer<typeof CaptureInfo>;
 
-/** What viewer:open tells about a .sgai file (nothing is decoded yet but its header and preview). */
+/**
+ * What viewer:open tells about a .sgai file, from the file alone (nothing is decoded yet but its
+ * header and preview). Its original photo is not part of it: proving one means hashing it, so
+ * viewer:original answers that separately (ViewerOriginal).
+ */
 export const ViewerFileInfo = z.object({
   path: Path,
   name: z.string(),
@@ -298,14 +302,25 @@ export const ViewerFileInfo = z.object({
   colourProfile: z.string(),
   hadAlpha: z.boolean(),
   originalOrientation: z.number(),
-  /** The photo this file was made from, when found (beside it with the same name, or through a batch manifest) and its size and hash match. */
-  original: z.object({ path: Path, bytes: z.number(), how: z.enum(['beside', 'manifest']) }).nullable(),
   /** Other .sgai files in the same folder, sorted by name, for ←/→. */
   siblings: z.object({ index: z.number().int(), count: z.number().int(), prev: Path.nullable(), next: Path.nullable() }),
   /** Parts left out while reading (a damaged preview, metadata that would not parse), in words. */
   warnings: z.array(z.string()),
 });
 export type ViewerFileInfo = z.infer<typeof ViewerFileInfo>;
+
+/** The photo a .sgai was made from: beside it with the same name, or named by a batch manifest, its size and SHA-256 matching the file's source record. */
+export const OriginalPhoto = z.object({ path: Path, bytes: z.number(), how: z.enum(['beside', 'manifest']) });
+export type OriginalPhoto = z.infer<typeof OriginalPhoto>;
+
+/** What viewer:original answers once the lookup that viewer:open started has finished. */
+export const ViewerOriginal = z.object({
+  /** null: no photo was proven to be the original (none there, other bytes, or the lookup failed). */
+  original: OriginalPhoto.nullable(),
+  /** Why the lookup could not finish (an unreadable folder or manifest), in words; [] when it did. */
+  warnings: z.array(z.string()),
+});
+export type ViewerOriginal = z.infer<typeof ViewerOriginal>;
 
 /** One side of a comparison, measured against the original. */
 export const CompareSide = z.object({

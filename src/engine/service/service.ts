@@ -129,6 +129,7 @@ export async function createEngineService(o: EngineServiceOptions): Promise<Engi
     jobsRetry: async (req) => batches.retry(req.batchId),
     jobsReport: (req) => batches.report(req.batchId, req.format),
     viewerOpen: (req) => viewer.open(req.path),
+    viewerOriginal: (req) => viewer.original(req.path),
     viewerCompare: (req) => comparisons.compare(req.path, req.against),
     viewerClose: async (req) => {
       const closed = viewer.close(req.path);

@@ -154,18 +154,20 @@ export class Comparisons {
   private original(path: string, e: Entry): Promise<Original> {
     return (e.original ??= this.keep(e, 'original', (async () => {
       const info = await this.info(path, e);
-      if (!info.original) throw new ApiError({ code: 'NOT_FOUND', message: NO_ORIGINAL_MESSAGE });
+      // The lookup viewer:open started (or one started now): only a photo whose SHA-256 it proved is read.
+      const { original: found } = await this.o.files.original(path);
+      if (!found) throw new ApiError({ code: 'NOT_FOUND', message: NO_ORIGINAL_MESSAGE });
       // core's reader, as the encoder used it: the same upright sRGB pixels the .sgai was made from.
-      const { image, meta } = await readImage(info.original.path, {
+      const { image, meta } = await readImage(found.path, {
         alpha: 'flatten', frames: 'first', maxPixels: Math.max(DEFAULT_MAX_PIXELS, info.width * info.height),
       });
       if (image.width !== info.width || image.height !== info.height) {
         throw new SgaiError(
           'UNSUPPORTED_IMAGE',
-          `The original photo ${info.original.path} is ${image.width}×${image.height} but this .sgai is ${info.width}×${info.height}, so the two cannot be compared pixel for pixel.`,
+          `The original photo ${found.path} is ${image.width}×${image.height} but this .sgai is ${info.width}×${info.height}, so the two cannot be compared pixel for pixel.`,
         );
       }
-      return { image: toRgb8(image), bytes: info.original.bytes, format: meta.format };
+      return { image: toRgb8(image), bytes: found.bytes, format: meta.format };
     })()));
   }
 

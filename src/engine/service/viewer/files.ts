@@ -1,7 +1,12 @@
 /**
  * The viewer's open .sgai files, on the engine's side: viewer:open (header, metadata, preview,
- * original, siblings; cached per path, size and modification time, so an overwritten file is
- * read again), the embedded preview, full-resolution regions and the 'sgai' layer's view tiles.
+ * siblings; cached per path, size and modification time, so an overwritten file is read again),
+ * viewer:original, the embedded preview, full-resolution regions and the 'sgai' layer's view tiles.
+ *
+ * Open answers from the .sgai alone: proving the original means reading and hashing it (most of
+ * a second for a big scan), so that lookup starts when the file is read and runs in the
+ * background, one promise per open file shared by viewer:original and the comparisons, and is
+ * stopped when the file is closed or read again.
  *
  * Regions are assembled from blocks aligned to the file's codec tiles (8-bit RGB, decoded by the
  * decoder process and kept in a byte-bounded LRU), so panning and zooming decode each block once
@@ -13,7 +18,7 @@ import { readFile, stat } from 'node:fs/promises';
 import sharp from 'sharp';
 import { type RasterImage, SgaiError, type SourceRecord } from '../../../core';
 import { ApiError } from '../../../ipc/result';
-import type { ViewerFileInfo } from '../../../ipc/schemas';
+import type { ViewerFileInfo, ViewerOriginal } from '../../../ipc/schemas';
 import { tileRect, type TileRect } from '../../../ipc/viewer-tiles';
 import type { DecodeCall, Rect } from './decoder-process';
 import { unreadable } from './decoder-sessions';
@@ -26,6 +31,8 @@ export type { Rect } from './decoder-process';
 export interface ViewerFilesLike {
   /** Cached per path + size + mtime. */
   open(path: string): Promise<ViewerFileInfo>;
+  /** The original photo, once the lookup the open started has proven it (or found none). */
+  original(path: string): Promise<ViewerOriginal>;
   /** Full-res 8-bit RGB of rect, assembled from cached decoded codec-tile-aligned blocks. */
   region(path: string, rect: Rect, signal?: AbortSignal): Promise<RasterImage>;
   close(path: string): void;
@@ -37,7 +44,12 @@ export interface BlockDecoder {
 }
 
 export type LibraryRoots = ReadonlyArray<{ folder: string; outRoot: string }>;
-export type OriginalFinder = (sgaiPath: string, source: SourceRecord | undefined, libraries: LibraryRoots) => Promise<{ path: string; bytes: number; how: 'beside' | 'manifest' } | null>;
+export type OriginalFinder = (
+  sgaiPath: string,
+  source: SourceRecord | undefined,
+  libraries: LibraryRoots,
+  signal?: AbortSignal,
+) => Promise<{ path: string; bytes: number; how: 'beside' | 'manifest' } | null>;
 
 export interface ViewerFilesOptions {
   decoder: BlockDecoder;
@@ -58,6 +70,10 @@ interface OpenFile {
   path: string;
   info: Omit<ViewerFileInfo, 'siblings'>;
   preview: { data: Uint8Array<ArrayBuffer>; mime: string } | null;
+  /** The original's lookup, started when the file was read; it rejects only with CANCELLED (stopped through `lookup`). */
+  original: Promise<ViewerOriginal>;
+  /** Stops the lookup: nobody can ask for this version's original any more. */
+  lookup: AbortController;
 }
 
 /** One decoder call for a rectangle of blocks. */
@@ -104,6 +120,14 @@ export class ViewerFiles implements ViewerFilesLike {
     const f = await this.file(path);
     // The folder may have changed since the file was first opened: siblings are read every time.
     return { ...f.info, siblings: await siblingsOf(path) };
+  }
+
+  /**
+   * The file's original photo: the lookup its open started (started now when it is not open),
+   * shared by everyone who asks. Only a photo whose size and SHA-256 match is ever answered.
+   */
+  async original(path: string): Promise<ViewerOriginal> {
+    return (await this.file(path)).original;
   }
 
   /** The preview stored in the file, as stored (WebP or JPEG). */
@@ -184,7 +208,10 @@ export class ViewerFiles implements ViewerFilesLike {
 
   /** The viewer moved on: this file's blocks, tiles and header go, and its decodes stop. False: it was not open. */
   close(path: string): boolean {
+    const known = this.files.get(path);
     const was = this.files.delete(path);
+    // Its original is no longer wanted: stop hashing candidates for it.
+    void known?.then((f) => f.lookup.abort(), () => undefined);
     this.forget(`${path}\0`);
     return was;
   }
@@ -213,7 +240,10 @@ export class ViewerFiles implements ViewerFilesLike {
         this.files.set(path, known);
         return f;
       }
-      if (f && f.key !== key) this.forget(`${f.key}\0`);
+      if (f && f.key !== key) {
+        f.lookup.abort();
+        this.forget(`${f.key}\0`);
+      }
     }
     const opening = this.read(path, key);
     this.files.set(path, opening);
@@ -232,18 +262,31 @@ export class ViewerFiles implements ViewerFilesLike {
     }
     const { file, model } = parseForViewer(bytes);
     const info = await describeFile(path, bytes.length, file, model);
-    let original: ViewerFileInfo['original'] = null;
-    if (this.o.findOriginal) {
-      try {
-        original = await this.o.findOriginal(path, file.source, this.o.libraries?.() ?? []);
-      } catch (e) {
-        this.o.log(`warning: looking for the original of ${path} failed: ${(e as Error).message}`);
-        info.warnings.push(`The original photo could not be looked for (${(e as Error).message}).`);
-      }
-    }
+    // Not awaited: open answers now, viewer:original and the comparisons wait for it.
+    const lookup = new AbortController();
+    const original = this.lookForOriginal(path, file.source, lookup.signal);
+    // Nobody may ask before it is stopped: a cancelled lookup is not an unhandled rejection.
+    original.catch(() => undefined);
     // A copy: the stored preview is a view into the whole file's bytes, which are not kept.
     const preview = file.preview ? { data: new Uint8Array(file.preview.data), mime: file.preview.mime } : null;
-    return { key, path, info: { ...info, original }, preview };
+    return { key, path, info, preview, original, lookup };
+  }
+
+  /** The finder's answer; a failure becomes a warning (no original), a stop CANCELLED. */
+  private async lookForOriginal(path: string, source: SourceRecord | undefined, signal: AbortSignal): Promise<ViewerOriginal> {
+    const find = this.o.findOriginal;
+    if (!find) return { original: null, warnings: [] };
+    const cancelled = () => new SgaiError('CANCELLED', `the viewer closed ${path} before its original was found`);
+    try {
+      const original = await find(path, source, this.o.libraries?.() ?? [], signal);
+      // A null after a stop may be a search cut short, not "there is none".
+      if (!original && signal.aborted) throw cancelled();
+      return { original, warnings: [] };
+    } catch (e) {
+      if (signal.aborted) throw cancelled();
+      this.o.log(`warning: looking for the original of ${path} failed: ${(e as Error).message}`);
+      return { original: null, warnings: [`The original photo could not be looked for (${(e as Error).message}).`] };
+    }
   }
 
   /**

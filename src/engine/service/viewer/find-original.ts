@@ -8,10 +8,15 @@
  * - manifest: the batch manifest of a library whose output root holds the .sgai names the source
  *   that wrote it; that file must match the source record too, or, for files from writers that
  *   recorded none, the manifest's own size and hash of the source.
+ *
+ * The viewer runs this in the background after viewer:open has answered (hashing a 150 MB scan
+ * takes most of a second) and stops it through `signal` when the file is closed; a stopped
+ * lookup fails CANCELLED rather than answering null, so "no original" is only ever said when
+ * every candidate was really checked.
  */
 import { readdir, stat } from 'node:fs/promises';
 import { basename, dirname, extname, isAbsolute, join, relative, resolve, sep } from 'node:path';
-import type { SourceRecord } from '../../../core';
+import { SgaiError, type SourceRecord } from '../../../core';
 import { readManifest, replay } from '../../manifest';
 import { PHOTO_EXTENSIONS } from '../../scan';
 import { sha256File } from '../file-hash';
@@ -28,20 +33,28 @@ interface Expected {
   sha256: string;
 }
 
+/** Stops a lookup nobody waits for any more, as CANCELLED (never as "not found"). */
+function stopIfAborted(signal: AbortSignal | undefined): void {
+  if (signal?.aborted) throw new SgaiError('CANCELLED', 'the lookup of the original was stopped: the file was closed');
+}
+
 /** The file's size when it is a regular file whose bytes are the expected ones; null otherwise (or unreadable). */
-async function matches(path: string, want: Expected): Promise<number | null> {
+async function matches(path: string, want: Expected, signal: AbortSignal | undefined): Promise<number | null> {
+  stopIfAborted(signal);
   try {
     const st = await stat(path);
     if (!st.isFile() || st.size !== want.bytes) return null;
-    return (await sha256File(path)) === want.sha256.toLowerCase() ? st.size : null;
+    return (await sha256File(path, signal)) === want.sha256.toLowerCase() ? st.size : null;
   } catch {
+    // An aborted read is not an unreadable candidate: the lookup stops instead of going on.
+    stopIfAborted(signal);
     return null;
   }
 }
 
 const stemOf = (name: string) => basename(name, extname(name));
 
-async function besideOriginal(sgaiPath: string, want: Expected): Promise<FoundOriginal | null> {
+async function besideOriginal(sgaiPath: string, want: Expected, signal: AbortSignal | undefined): Promise<FoundOriginal | null> {
   const folder = dirname(sgaiPath);
   const stem = stemOf(sgaiPath).toLowerCase();
   let names: string[];
@@ -55,7 +68,7 @@ async function besideOriginal(sgaiPath: string, want: Expected): Promise<FoundOr
     .sort();
   for (const name of candidates) {
     const path = join(folder, name);
-    const bytes = await matches(path, want);
+    const bytes = await matches(path, want, signal);
     if (bytes !== null) return { path, bytes, how: 'beside' };
   }
   return null;
@@ -72,8 +85,10 @@ async function manifestOriginal(
   sgaiPath: string,
   source: SourceRecord | undefined,
   libraries: ReadonlyArray<{ folder: string; outRoot: string }>,
+  signal: AbortSignal | undefined,
 ): Promise<FoundOriginal | null> {
   for (const lib of libraries) {
+    stopIfAborted(signal);
     const rel = relativeInside(lib.outRoot, sgaiPath);
     if (rel === null) continue;
     let records;
@@ -89,7 +104,7 @@ async function manifestOriginal(
       // The .sgai's own record says what it was made from; without one (older writers), the
       // manifest's record of the source at encode time does.
       const want: Expected = source ? { bytes: source.bytes, sha256: source.sha256 } : { bytes: rec.size, sha256: rec.sha256 };
-      const bytes = await matches(path, want);
+      const bytes = await matches(path, want, signal);
       if (bytes !== null) return { path, bytes, how: 'manifest' };
     }
   }
@@ -98,17 +113,21 @@ async function manifestOriginal(
 
 /**
  * The original photo of a .sgai, or null when neither route proves one. `libraries`: the app's
- * library folders with their output roots.
+ * library folders with their output roots. `signal`: stops it (CANCELLED).
  */
 export async function findOriginal(
   sgaiPath: string,
   source: SourceRecord | undefined,
   libraries: ReadonlyArray<{ folder: string; outRoot: string }>,
+  signal?: AbortSignal,
 ): Promise<FoundOriginal | null> {
   // Without a source record, a name is all the beside route would have: not enough.
   if (source) {
-    const beside = await besideOriginal(sgaiPath, { bytes: source.bytes, sha256: source.sha256 });
+    const beside = await besideOriginal(sgaiPath, { bytes: source.bytes, sha256: source.sha256 }, signal);
     if (beside) return beside;
   }
-  return manifestOriginal(sgaiPath, source, libraries);
+  const found = await manifestOriginal(sgaiPath, source, libraries, signal);
+  // A proven original stands; a null after a stop may only mean the search was cut short.
+  if (!found) stopIfAborted(signal);
+  return found;
 }

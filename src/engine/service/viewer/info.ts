@@ -53,8 +53,8 @@ function refineOf(r: DecodedSgai['refine']): ViewerFileInfo['refine'] {
   return { method: r.method, lambda: r.lambda, iterations: r.iterations, ...(seconds !== undefined ? { seconds } : {}) };
 }
 
-/** Everything but the original and the siblings, which need the file system (files.ts adds them). */
-export async function describeFile(path: string, bytes: number, file: DecodedSgai, model: InstalledModel): Promise<Omit<ViewerFileInfo, 'original' | 'siblings'>> {
+/** Everything but the siblings, which need the folder (files.ts adds them). */
+export async function describeFile(path: string, bytes: number, file: DecodedSgai, model: InstalledModel): Promise<Omit<ViewerFileInfo, 'siblings'>> {
   const h = file.header;
   const warnings: string[] = [];
   for (const s of file.skipped) {

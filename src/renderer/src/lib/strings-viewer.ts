@@ -50,6 +50,8 @@ export const viewerStrings = {
       jpeg: 'A JPEG (mozjpeg) of the same file size, made from the original',
     } as Record<CompareAgainst, string>,
     noOriginal: 'sgai found no original for this file (it looks beside it and in the batch manifest), so there is nothing to compare with.',
+    /** While viewer:original has not answered: the comparison controls wait, disabled, with this title. */
+    lookingForOriginal: 'Looking for the original…',
     heat: 'Heatmap',
     heatTitle: 'Show where the compressed photo differs from the original',
     heatOpacity: 'Heatmap opacity',
@@ -62,6 +64,9 @@ export const viewerStrings = {
     close: 'Close',
     closeTitle: 'Close this file',
   },
+
+  /** viewer:original itself failed (the engine restarting, a file gone): no original, and why. */
+  originalLookupFailed: (why: string) => `The original photo could not be looked for (${why}).`,
 
   zoomLabel: (percentText: string) => `${percentText} %`,
   canvasLabel: (name: string) => `${name}: drag to pan, scroll to zoom, double-click for fit or 100 %`,
@@ -137,6 +142,7 @@ export const viewerStrings = {
     original: 'Original',
     originalHow: { beside: 'found beside this file', manifest: 'found through the batch’s manifest' } as Record<'beside' | 'manifest', string>,
     noOriginal: 'Not found (sgai looks beside this file and in the batch manifest).',
+    lookingForOriginal: 'Looking beside this file and in the batch manifest…',
     warnings: 'Warnings',
   },
 

@@ -6,9 +6,14 @@
  * The zoom state follows the window while "fitted" (resizing refits); any zoom or pan leaves fit
  * until Fit or 0 is pressed again. Answers that arrive after the viewer moved to another file are
  * dropped.
+ *
+ * The original photo comes apart from the file: viewer:open answers from the .sgai alone (first
+ * pixels at once), then viewer:original says whether the engine proved an original. Until it does,
+ * a comparison or heatmap chosen (or carried over from the last file) stays chosen but is not
+ * shown (`shownCompare`, `shownHeat`), so no tile asks for an original that may not exist.
  */
 import type { Res } from '../../../ipc/contract';
-import type { ViewerFileInfo } from '../../../ipc/schemas';
+import type { ViewerFileInfo, ViewerOriginal } from '../../../ipc/schemas';
 import { api } from '../lib/api';
 import { describeError, errorCode } from '../lib/errors';
 import { baseName } from '../lib/format';
@@ -40,10 +45,15 @@ class ViewerStore {
   /** The size of one pane (the whole canvas, or one half side by side), in CSS pixels. */
   viewport = $state<Size>({ width: 0, height: 0 });
 
+  /** What viewer:original answered for the open file; null while the engine is still looking. */
+  originalLookup = $state<ViewerOriginal | null>(null);
+
+  /** The comparison chosen; shown once the original is confirmed (`shownCompare`). */
   compare = $state<CompareMode>('off');
   against = $state<CompareAgainst>('original');
   /** The split divider as a fraction of the width: the compressed photo is left of it. */
   split = $state(0.5);
+  /** The heatmap chosen; shown once the original is confirmed (`shownHeat`). */
   heat = $state(false);
   heatOpacity = $state(0.7);
   comparisons = $state<Partial<Record<CompareAgainst, Comparison>>>({});
@@ -65,8 +75,27 @@ class ViewerStore {
     return c ? { width: c.width, height: c.height } : null;
   }
 
+  /** The open file's original, proven by the engine; null while looking or when there is none. */
+  get original(): ViewerOriginal['original'] {
+    return this.originalLookup?.original ?? null;
+  }
+
   get hasOriginal(): boolean {
-    return !!this.current?.original;
+    return !!this.original;
+  }
+
+  /** A file is open and the engine has not said yet whether it has an original. */
+  get lookingForOriginal(): boolean {
+    return !!this.current && !this.originalLookup;
+  }
+
+  /** The comparison on screen: the chosen one once the original is confirmed, else off. */
+  get shownCompare(): CompareMode {
+    return this.hasOriginal ? this.compare : 'off';
+  }
+
+  get shownHeat(): boolean {
+    return this.heat && this.hasOriginal;
   }
 
   /** Opens a .sgai file in the viewer (and shows the viewer). */
@@ -80,6 +109,7 @@ class ViewerStore {
     this.current = null;
     this.error = null;
     this.loading = true;
+    this.originalLookup = null;
     this.comparisons = {};
     this.tileErrorTold = false;
     this.fitted = true;
@@ -89,18 +119,33 @@ class ViewerStore {
       if (seq !== this.seq) return;
       this.current = info;
       this.view = fitView({ width: info.width, height: info.height }, this.viewport);
-      // A comparison or heatmap left on from the last file carries over when this one has an original.
-      if (!info.original) {
-        this.heat = false;
-        if (this.compare !== 'off') this.compare = 'off';
-      } else {
-        this.measureActive();
-      }
+      void this.lookForOriginal(path, seq);
     } catch (e) {
       if (seq !== this.seq) return;
       this.error = { message: describeError(e), code: errorCode(e) };
     } finally {
       if (seq === this.seq) this.loading = false;
+    }
+  }
+
+  /** Asks viewer:original for the file just opened; an answer for a file the viewer has left is dropped. */
+  private async lookForOriginal(path: string, seq: number): Promise<void> {
+    const ask = () => api.viewerOriginal({ path });
+    let answer: ViewerOriginal;
+    try {
+      // CANCELLED: a close from an earlier visit to this file stopped the lookup this ask joined; asking again starts a new one.
+      answer = await ask().catch((e: unknown) => (errorCode(e) === 'CANCELLED' && seq === this.seq ? ask() : Promise.reject(e)));
+    } catch (e) {
+      answer = { original: null, warnings: [viewerStrings.originalLookupFailed(describeError(e))] };
+    }
+    if (seq !== this.seq) return;
+    this.originalLookup = answer;
+    // A comparison or heatmap left on from the last file carries over when this one has an original.
+    if (!answer.original) {
+      this.heat = false;
+      if (this.compare !== 'off') this.compare = 'off';
+    } else {
+      this.measureActive();
     }
   }
 
@@ -112,6 +157,7 @@ class ViewerStore {
     this.current = null;
     this.error = null;
     this.loading = false;
+    this.originalLookup = null;
     this.comparisons = {};
     this.infoOpen = false;
     if (path) this.release(path);
@@ -208,9 +254,9 @@ class ViewerStore {
     return this.comparisons[this.compare !== 'off' ? this.against : 'original'];
   }
 
-  /** Asks viewer:compare once per file and side for whatever is switched on. */
+  /** Asks viewer:compare once per file and side for whatever is switched on (once the original is confirmed). */
   private measureActive(): void {
-    if (!this.current?.original) return;
+    if (!this.hasOriginal) return;
     if (this.compare !== 'off') this.measure(this.against);
     if (this.heat) this.measure('original');
   }
