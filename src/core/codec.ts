@@ -188,7 +188,7 @@ function refineRecord(r: RefineResult, o: RefineOptions): RefineRecord {
     lambda: r.lambda,
     iterations: r.iterations,
     requestedIterations: o.iterations ?? r.iterations,
-    learningRate: o.learningRate ?? 0.005,
+    learningRate: r.learningRate,
     seed: o.seed ?? 0,
     bestIteration: r.best.iteration,
     estimatedLoss: { before: r.initial.loss, after: r.best.loss },

@@ -14,7 +14,7 @@ export class Adam {
   private readonly oneMinusBeta1: number;
   private readonly oneMinusBeta2: number;
   private readonly eps: number;
-  private readonly negLr: number;
+  private negLr: number;
   private accBeta1: number;
   private accBeta2: number;
 
@@ -29,6 +29,11 @@ export class Adam {
     this.negLr = f32(-learningRate);
     this.accBeta1 = this.beta1;
     this.accBeta2 = this.beta2;
+  }
+
+  /** A new step size from the next step on (a time budget decides it after the first steps). */
+  setLearningRate(learningRate: number): void {
+    this.negLr = f32(-learningRate);
   }
 
   /** One update of every parameter array with its gradient (same order as the constructor's sizes). */

@@ -20,7 +20,7 @@ import { ortGradientSource } from './ort-gradients';
 import { METHODS, defaultParams, type ProbabilityParams, type RefineMethod } from './probabilities';
 import { classCount } from './relax';
 import { tfjsGradientSource } from './tfjs-gradients';
-import { SGA_PLUS_SCHEDULE, SGA_SCHEDULE, temperature, type TemperatureSchedule } from './schedule';
+import { PUBLISHED_LEARNING_RATE, SGA_PLUS_SCHEDULE, SGA_SCHEDULE, budgetLearningRate, budgetSchedule, temperature, type TemperatureSchedule } from './schedule';
 
 export interface RefineOptions {
   method?: RefineMethod;
@@ -31,7 +31,12 @@ export interface RefineOptions {
   params?: Partial<ProbabilityParams>;
   schedule?: TemperatureSchedule;
   seed?: number;
-  /** Stop after this many seconds (the best iterate so far is returned). */
+  /**
+   * Stop after this many seconds (the best iterate so far is returned). When the budget allows
+   * fewer than `iterations` steps and neither learningRate nor schedule is given, both are set
+   * for the steps the budget allows (schedule.ts, budgetLearningRate), measured after the first
+   * steps: the published ones are tuned for hundreds of steps.
+   */
   timeBudgetS?: number;
   /** Evaluate the true loss every this many iterations (default: iterations / 10, at least 10). */
   evalEvery?: number;
@@ -73,6 +78,10 @@ export interface RefineResult {
   seconds: number;
   /** Where the gradients were computed. */
   engine: RefineEngine;
+  /** The Adam step size used (after the first steps, when a time budget chose it). */
+  learningRate: number;
+  /** The iterations a time budget was expected to allow when it chose the step size and schedule (undefined: it did not). */
+  budgetIterations?: number;
 }
 
 /** The image being refined: HWC float32 in [0,1], its size a multiple of 64 (padded). */
@@ -102,9 +111,12 @@ export async function refineLatents(
   if (!Number.isInteger(iterations) || iterations < 0) throw new SgaiError('INVALID_ARGUMENT', `iterations must be a whole number >= 0 (got ${iterations})`);
   const lambda = options.lambda ?? modelLambda;
   if (!(lambda > 0)) throw new SgaiError('INVALID_ARGUMENT', `lambda must be positive (got ${lambda})`);
-  const lr = options.learningRate ?? 0.005;
+  let lr = options.learningRate ?? PUBLISHED_LEARNING_RATE;
   const params = { ...defaultParams(method), ...options.params };
-  const schedule = options.schedule ?? (method === 'sga' ? SGA_SCHEDULE : SGA_PLUS_SCHEDULE);
+  let schedule = options.schedule ?? (method === 'sga' ? SGA_SCHEDULE : SGA_PLUS_SCHEDULE);
+  // SGA keeps its published delay-then-decay schedule; SGA+ methods adapt to a binding budget.
+  const adapt = options.timeBudgetS !== undefined && options.learningRate === undefined && options.schedule === undefined && method !== 'sga';
+  let budgetIterations: number | undefined;
   const seed = options.seed ?? 0;
   const evalEvery = options.evalEvery ?? Math.max(10, Math.floor(iterations / 10));
   const K = classCount(method);
@@ -139,9 +151,25 @@ export async function refineLatents(
 
   try {
     await consider(0);
+    let stepsStart = performance.now();
     for (let t = 0; t < iterations; t++) {
       await checkpoint(options.signal, 'refinement cancelled');
       if (options.timeBudgetS !== undefined && (performance.now() - start) / 1000 > options.timeBudgetS) break;
+      // How many steps the budget allows, from the time of the steps since the last estimate (at
+      // steps 1, 2, 4 and 8: the first may include one-off set-up, later ones correct it); step
+      // size and annealing are set for that many.
+      if (adapt && (t === 1 || t === 2 || t === 4 || t === 8)) {
+        const perStep = (performance.now() - stepsStart) / 1000 / (t === 1 ? 1 : t / 2);
+        const left = options.timeBudgetS! - (performance.now() - start) / 1000;
+        const expected = Math.min(iterations, t + Math.max(0, Math.floor(left / perStep)));
+        if (expected < iterations) {
+          budgetIterations = expected;
+          lr = budgetLearningRate(expected);
+          adam.setLearningRate(lr);
+          schedule = budgetSchedule(expected);
+        }
+        stepsStart = performance.now();
+      }
       const tau = temperature(schedule, t);
       gumbelNoise(seed, NOISE_STREAM_Y, t, yNoise.length, yNoise);
       gumbelNoise(seed, NOISE_STREAM_Z, t, zNoise.length, zNoise);
@@ -152,8 +180,9 @@ export async function refineLatents(
       if (done % evalEvery === 0 && done < iterations) await consider(done);
       const elapsed = (performance.now() - start) / 1000;
       options.onProgress?.({
-        iteration: done, iterations, loss: step.loss, bpp: step.bpp, psnr: -10 * Math.log10(step.mse), temperature: tau,
-        etaS: (elapsed / done) * (iterations - done),
+        // Out of what the budget is expected to allow, once that is known.
+        iteration: done, iterations: budgetIterations ?? iterations, loss: step.loss, bpp: step.bpp, psnr: -10 * Math.log10(step.mse), temperature: tau,
+        etaS: (elapsed / done) * Math.max(0, (budgetIterations ?? iterations) - done),
       });
     }
     if (done > 0 && trueHistory[trueHistory.length - 1].iteration !== done) await consider(done);
@@ -162,7 +191,8 @@ export async function refineLatents(
   }
   return {
     y: bestY, z: bestZ, method, lambda, iterations: done, best: best!, initial: trueHistory[0], history, trueHistory,
-    seconds: (performance.now() - start) / 1000, engine: source.engine,
+    seconds: (performance.now() - start) / 1000, engine: source.engine, learningRate: lr,
+    ...(budgetIterations !== undefined && { budgetIterations }),
   };
 }
 

@@ -11,6 +11,7 @@ import type { LatentGrid } from '../latent-grid';
 import type { HyperpriorWeights } from '../model/weights';
 import type { RefineEngine } from './gradient-source';
 import { refineLatents, type RefineOptions, type RefineResult, type TrueLoss } from './refine';
+import { PUBLISHED_LEARNING_RATE } from './schedule';
 
 /** Photos whose padded size fits in this square are refined in one piece. */
 export const WHOLE_IMAGE_LIMIT = 768;
@@ -34,11 +35,11 @@ export async function refineImage(
   const tilesX = Math.ceil(g.paddedWidth / REFINE_TILE);
   const tilesY = Math.ceil(g.paddedHeight / REFINE_TILE);
   const count = tilesX * tilesY;
-  const iterations = options.iterations ?? 500;
   const start = performance.now();
   const sum = { initial: { bpp: 0, mse: 0 }, best: { bpp: 0, mse: 0 } };
   let done = Infinity;
   let engine: RefineEngine = 'tfjs';
+  let first: Pick<RefineResult, 'learningRate' | 'budgetIterations'> | undefined;
   for (let t = 0; t < count; t++) {
     throwIfCancelled(options.signal, 'refinement cancelled');
     const x0 = (t % tilesX) * REFINE_TILE;
@@ -65,9 +66,10 @@ export async function refineImage(
       seed: (options.seed ?? 0) + t * 7919, // different noise per tile
       timeBudgetS: remaining,
       onProgress: options.onProgress && ((p) => {
-        const overall = t * iterations + p.iteration;
+        // p.iterations: what this tile's budget allows (tiles are alike, so every tile counts as many).
+        const overall = t * p.iterations + p.iteration;
         const elapsed = (performance.now() - start) / 1000;
-        options.onProgress!({ ...p, iteration: overall, iterations: count * iterations, etaS: (elapsed / overall) * (count * iterations - overall) });
+        options.onProgress!({ ...p, iteration: overall, iterations: count * p.iterations, etaS: (elapsed / overall) * Math.max(0, count * p.iterations - overall) });
       }),
     });
     copyRows(r.y, cw / 16, y, g.yw, M, (yy0 - cy0) / 16, (x0 - cx0) / 16, yy0 / 16, x0 / 16, (yy1 - yy0) / 16, (x1 - x0) / 16);
@@ -80,6 +82,7 @@ export async function refineImage(
     sum.best.mse += r.best.mse * own;
     done = Math.min(done, r.iterations);
     engine = r.engine;
+    first ??= { learningRate: r.learningRate, budgetIterations: r.budgetIterations };
   }
   const px = image.width * image.height;
   const lambda = options.lambda ?? modelLambda;
@@ -92,5 +95,8 @@ export async function refineImage(
     y, z, method: options.method ?? 'ssl', lambda, iterations: done === Infinity ? 0 : done,
     initial: agg(sum.initial, 0), best: agg(sum.best, done), history: [], trueHistory: [],
     seconds: (performance.now() - start) / 1000, engine,
+    // Each tile chooses from its own share of the budget; tiles are alike, the first one stands for all.
+    learningRate: first?.learningRate ?? options.learningRate ?? PUBLISHED_LEARNING_RATE,
+    ...(first?.budgetIterations !== undefined && { budgetIterations: first.budgetIterations }),
   };
 }
