@@ -103,16 +103,32 @@ def build(out: str, root: str = DATASETS, max_mb: float = 35.0, size: int = 288,
     return index
 
 
+def auto_budget_mb(cap_mb: float = 35.0, margin: int = 2**20) -> float:
+    """The pack's budget: the cap, or what the tracked tree leaves of the device tool's 64 MiB
+    (the tree grows with every benchmark committed, so a fixed 35 MB stopped fitting)."""
+    from .sprint import TREE_LIMIT, tree_bytes
+
+    left = TREE_LIMIT - int(tree_bytes()["treeBytes"]) - margin
+    if left <= 0:
+        raise SystemExit(f"the tracked tree alone leaves no room for a pack under {TREE_LIMIT / 2**20:.0f} MiB")
+    mb = min(cap_mb, left / 1e6)
+    print(f"pack budget {mb:.1f} MB (tree {int(tree_bytes()['treeBytes']) / 2**20:.1f} MiB of {TREE_LIMIT / 2**20:.0f} MiB)", flush=True)
+    return mb
+
+
 def main(argv: Optional[List[str]] = None) -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--out", default="carry/sprint-pack")
     p.add_argument("--root", default=DATASETS, help="datasets folder (env SGAI_DATASETS)")
-    p.add_argument("--max-mb", type=float, default=35.0, help="size budget of pack.tar in MB (1e6 bytes)")
+    p.add_argument("--max-mb", type=float, default=None,
+                   help="size budget of pack.tar in MB (1e6 bytes); default: 35, or less so that the tree that "
+                        "travels to a GPU machine (git ls-files + this pack) stays 1 MiB under its 64 MiB")
     p.add_argument("--size", type=int, default=288, help="stored crop size (>= the training crop)")
     p.add_argument("--seed", type=int, default=20261202)
     p.add_argument("--limit", type=int, default=0, help="at most K crops (tests)")
     a = p.parse_args(argv)
-    idx = build(a.out, a.root, a.max_mb, a.size, a.seed, a.limit)
+    max_mb = a.max_mb if a.max_mb is not None else auto_budget_mb()
+    idx = build(a.out, a.root, max_mb, a.size, a.seed, a.limit)
     tot = sum(os.path.getsize(os.path.join(a.out, f)) for f in os.listdir(a.out))
     print(f"{a.out}: {idx['count']} crops {a.size}x{a.size} of {idx['photosAvailable']} training photos "
           f"(validation excluded); pack.tar {idx['packBytes'] / 1e6:.2f} MB, folder {tot / 2**20:.2f} MiB")
