@@ -108,11 +108,12 @@ def auto_budget_mb(cap_mb: float = 35.0, margin: int = 2**20) -> float:
     (the tree grows with every benchmark committed, so a fixed 35 MB stopped fitting)."""
     from .sprint import TREE_LIMIT, tree_bytes
 
-    left = TREE_LIMIT - int(tree_bytes()["treeBytes"]) - margin
+    tree = int(tree_bytes()["treeBytes"])
+    left = TREE_LIMIT - tree - margin
     if left <= 0:
         raise SystemExit(f"the tracked tree alone leaves no room for a pack under {TREE_LIMIT / 2**20:.0f} MiB")
     mb = min(cap_mb, left / 1e6)
-    print(f"pack budget {mb:.1f} MB (tree {int(tree_bytes()['treeBytes']) / 2**20:.1f} MiB of {TREE_LIMIT / 2**20:.0f} MiB)", flush=True)
+    print(f"pack budget {mb:.1f} MB (tree {tree / 2**20:.1f} MiB of {TREE_LIMIT / 2**20:.0f} MiB)", flush=True)
     return mb
 
 

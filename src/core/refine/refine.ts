@@ -152,6 +152,7 @@ export async function refineLatents(
   try {
     await consider(0);
     let stepsStart = performance.now();
+    let estimatedAt = 0;
     for (let t = 0; t < iterations; t++) {
       await checkpoint(options.signal, 'refinement cancelled');
       if (options.timeBudgetS !== undefined && (performance.now() - start) / 1000 > options.timeBudgetS) break;
@@ -159,7 +160,7 @@ export async function refineLatents(
       // steps 1, 2, 4 and 8: the first may include one-off set-up, later ones correct it); step
       // size and annealing are set for that many.
       if (adapt && (t === 1 || t === 2 || t === 4 || t === 8)) {
-        const perStep = (performance.now() - stepsStart) / 1000 / (t === 1 ? 1 : t / 2);
+        const perStep = (performance.now() - stepsStart) / 1000 / (t - estimatedAt);
         const left = options.timeBudgetS! - (performance.now() - start) / 1000;
         const expected = Math.min(iterations, t + Math.max(0, Math.floor(left / perStep)));
         if (expected < iterations) {
@@ -169,6 +170,7 @@ export async function refineLatents(
           schedule = budgetSchedule(expected);
         }
         stepsStart = performance.now();
+        estimatedAt = t;
       }
       const tau = temperature(schedule, t);
       gumbelNoise(seed, NOISE_STREAM_Y, t, yNoise.length, yNoise);
